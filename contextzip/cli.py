@@ -1,0 +1,188 @@
+"""The ``contextzip`` command.
+
+``contextzip compress`` writes the compressed text to stdout and its numbers to
+stderr, so it sits in a shell pipeline; ``contextzip methods`` lists compressors.
+Bad arguments and unreadable input print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn, TextIO
+
+from contextzip import __version__
+from contextzip.errors import ConfigurationError, ContextZipError
+from contextzip.types import CompressionResult
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+_DROPPED_STYLE = "\x1b[2;9m"  # dim + strike-through
+_KEPT_STYLE = "\x1b[1m"
+_RESET = "\x1b[0m"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="contextzip", description="Compress LLM context to a token budget.")
+    parser.add_argument("--version", action="version", version=f"contextzip {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    compress = commands.add_parser(
+        "compress",
+        help="compress a text file (or stdin) to a budget",
+        description="Compress FILE (or stdin) and print the result; stats go to stderr.",
+    )
+    compress.add_argument("file", nargs="?", default="-", help="text file to compress; - for stdin")
+    budget = compress.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--rate", type=float, help="kept/original tokens, e.g. 0.25 for 4x")
+    budget.add_argument("--target-tokens", type=int, help="number of tokens to keep")
+    compress.add_argument("--method", "-m", default="selfinfo", help="compressor name (see: contextzip methods)")
+    compress.add_argument("--query", "-q", help="the question or task the context serves")
+    compress.add_argument(
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="compressor option, e.g. -o unit=sentence; values are read as JSON when they parse",
+    )
+    compress.add_argument("--encoding", help="tiktoken encoding budgets are counted in (default o200k_base)")
+    output = compress.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the full result as JSON")
+    output.add_argument("--show", action="store_true", help="print the input with dropped text struck out")
+
+    commands.add_parser("methods", help="list the available compressors")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "methods":
+            return _methods(sys.stdout)
+        return _compress(args)
+    except ConfigurationError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except ContextZipError as exc:
+        return _fail(str(exc), EXIT_FAILURE)
+
+
+def _methods(out: TextIO) -> int:
+    from contextzip.protocol import available_compressors
+
+    entries = available_compressors()
+    width = max(len(info.name) for info in entries)
+    for info in entries:
+        out.write(f"{info.name:<{width}}  {info.description}\n")
+    return 0
+
+
+def _compress(args: argparse.Namespace) -> int:
+    from contextzip import compress
+
+    text = _read_input(args.file)
+    options = _parse_options(args.option)
+    if args.encoding:
+        options.setdefault("encoding", args.encoding)
+    result = compress(
+        text,
+        rate=args.rate,
+        target_tokens=args.target_tokens,
+        query=args.query,
+        method=args.method,
+        **options,
+    )
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif args.show:
+        sys.stdout.write(_highlight(result, color="NO_COLOR" not in os.environ) + "\n")
+    else:
+        sys.stdout.write(result.text + ("\n" if result.text and not result.text.endswith("\n") else ""))
+    sys.stderr.write(_summary(result) + "\n")
+    return 0
+
+
+def _read_input(path: str) -> str:
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{'stdin' if path == '-' else path} is not UTF-8 text (byte {exc.start}); convert it first"
+        ) from None
+
+
+def _parse_options(pairs: Sequence[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ConfigurationError(f"option {pair!r} is not KEY=VALUE, e.g. -o unit=sentence")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        options[key.strip().replace("-", "_")] = value
+    return options
+
+
+def _summary(result: CompressionResult) -> str:
+    line = (
+        f"{result.compressor}: {result.tokens_before} -> {result.tokens_after} tokens "
+        f"(target {result.target_tokens}, ratio {result.ratio:.2f}x, rate {result.rate:.3f}) "
+        f"in {result.elapsed_s * 1000:.1f} ms"
+    )
+    return f"{line}; {result.reason}" if result.reason else line
+
+
+def _highlight(result: CompressionResult, *, color: bool) -> str:
+    """The original text with kept spans emphasised and dropped text struck out."""
+    pieces: list[str] = []
+    for segment_result in result.segments:
+        text = segment_result.segment.text
+        position = 0
+        for start, end in [*segment_result.spans, (len(text), len(text))]:
+            if start > position:
+                pieces.append(_mark(text[position:start], kept=False, color=color))
+            if end > start:
+                pieces.append(_mark(text[start:end], kept=True, color=color))
+            position = max(position, end)
+        pieces.append("\n\n")
+    return "".join(pieces).rstrip("\n")
+
+
+def _mark(piece: str, *, kept: bool, color: bool) -> str:
+    if piece.isspace():
+        return piece
+    if color:
+        return f"{_KEPT_STYLE if kept else _DROPPED_STYLE}{piece}{_RESET}"
+    return piece if kept else f"[-{piece}-]"
+
+
+def _fail(message: str, status: int) -> int:
+    sys.stderr.write(f"contextzip: error: {message}\n")
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Offline QA-benchmark evaluation of compressors."""

@@ -1,0 +1,1 @@
+"""Adapters to agent frameworks (LangChain); filled by the LangChain integration."""

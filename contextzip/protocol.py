@@ -1,0 +1,161 @@
+"""The one protocol every compressor implements, and the registry that finds them by name.
+
+Built-in compressors are registered by import path, so looking one up imports
+only its own module (and a model only loads on first use).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from contextzip.errors import ConfigurationError, UnknownCompressorError
+from contextzip.types import Budget, CompressionResult, Segment
+
+__all__ = [
+    "Compressor",
+    "CompressorInfo",
+    "available_compressors",
+    "get_compressor",
+    "register_compressor",
+]
+
+
+@runtime_checkable
+class Compressor(Protocol):
+    """What every compressor is: a name and a pure ``compress``.
+
+    ``compress`` returns, for the same segments, query, budget and configuration,
+    the same text byte for byte; it never returns more tokens than it was given, and
+    when it cannot help it returns the input with ``ratio == 1.0`` and a reason.
+    """
+
+    name: str
+
+    def compress(
+        self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
+    ) -> CompressionResult: ...
+
+
+Factory = Callable[..., Compressor]
+
+
+@dataclass(frozen=True)
+class CompressorInfo:
+    """A registry entry.
+
+    Attributes:
+        name: The name ``get_compressor`` takes.
+        description: One line for ``contextzip methods``.
+        factory: A callable returning a compressor, or ``"module:attribute"``.
+        defaults: Keyword arguments passed to the factory before the caller's own.
+    """
+
+    name: str
+    description: str
+    factory: Factory | str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def resolve(self) -> Factory:
+        """Import (if needed) and return the factory."""
+        if callable(self.factory):
+            return self.factory
+        module, _, attribute = self.factory.partition(":")
+        factory: Factory = getattr(importlib.import_module(module), attribute)
+        return factory
+
+
+_REGISTRY: dict[str, CompressorInfo] = {}
+
+
+def register_compressor(
+    name: str,
+    factory: Factory | str,
+    *,
+    description: str,
+    defaults: Mapping[str, Any] | None = None,
+    replace: bool = False,
+) -> None:
+    """Make a compressor available by name.
+
+    Example:
+        >>> from contextzip.compressors.baselines import TruncateCompressor
+        >>> register_compressor("head-sentences", TruncateCompressor,
+        ...     description="first sentences", defaults={"unit": "sentence"})
+        >>> get_compressor("head-sentences").unit
+        'sentence'
+    """
+    if not replace and name in _REGISTRY:
+        raise ConfigurationError(f"a compressor named {name!r} is registered already; pass replace=True")
+    _REGISTRY[name] = CompressorInfo(name, description, factory, dict(defaults or {}))
+
+
+def available_compressors() -> list[CompressorInfo]:
+    """Registered compressors, sorted by name."""
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def get_compressor(name: str, **options: Any) -> Compressor:
+    """Build the compressor registered as ``name`` with ``options``.
+
+    Raises:
+        UnknownCompressorError: ``name`` is not registered (the message lists the names).
+        ConfigurationError: an option the compressor does not take (the message lists them).
+
+    Example:
+        >>> get_compressor("selfinfo", unit="sentence").name
+        'selfinfo'
+    """
+    try:
+        info = _REGISTRY[name]
+    except KeyError:
+        raise UnknownCompressorError(
+            f"unknown compressor {name!r}; choose one of {', '.join(sorted(_REGISTRY))}"
+        ) from None
+    factory = info.resolve()
+    _check_options(name, factory, options)
+    return factory(**{**info.defaults, **options})
+
+
+def _check_options(name: str, factory: Factory, options: Mapping[str, Any]) -> None:
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # builtins without a signature: let the call decide
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    accepted = [
+        p.name
+        for p in parameters.values()
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ConfigurationError(
+            f"{name!r} does not take option(s) {', '.join(unknown)}; valid options: {', '.join(accepted)}"
+        )
+
+
+def _register_builtins() -> None:
+    builtins = [
+        ("selfinfo", "contextzip.compressors.selfinfo:SelfInfoCompressor", {},
+         "word self-information from word frequencies (Selective-Context style), no model"),
+        ("selfinfo-lm", "contextzip.compressors.selfinfo:SelfInfoCompressor", {"backend": "causal-lm"},
+         "token surprisal from a small causal LM (LLMLingua-1 style), SmolLM2-135M by default"),
+        ("truncate", "contextzip.compressors.baselines:TruncateCompressor", {},
+         "baseline: keep the beginning"),
+        ("truncate-tail", "contextzip.compressors.baselines:TruncateCompressor", {"side": "tail"},
+         "baseline: keep the end"),
+        ("truncate-middle", "contextzip.compressors.baselines:TruncateCompressor", {"side": "middle"},
+         "baseline: keep both ends, cut the middle out"),
+        ("random", "contextzip.compressors.baselines:RandomCompressor", {},
+         "baseline: keep seeded random words"),
+    ]  # fmt: skip
+    for name, factory, defaults, description in builtins:
+        register_compressor(name, factory, description=description, defaults=defaults)
+
+
+_register_builtins()

@@ -1,0 +1,1 @@
+"""The transparent compression proxy for OpenAI-compatible and Anthropic APIs."""

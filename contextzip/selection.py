@@ -1,0 +1,121 @@
+"""Choosing units under a token budget: the knapsack step every extractive compressor shares.
+
+A compressor scores its units; :func:`select_units` keeps the best of them that fit.
+Forced units are kept first. The rest are taken by priority (ties by position); a
+unit that does not fit is skipped and smaller ones after it may still fill the gap,
+so the kept cost ends within one unit of the budget. With ``in_order=True`` the
+first unit that does not fit stops the selection (truncation keeps a contiguous run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["overlapping_units", "select_units", "spread_token_costs", "unit_of_position"]
+
+
+def select_units(
+    priority: np.ndarray,
+    costs: np.ndarray,
+    budget: float,
+    *,
+    forced: np.ndarray | None = None,
+    in_order: bool = False,
+    keep_at_least_one: bool = True,
+) -> np.ndarray:
+    """Return a boolean mask of the units to keep.
+
+    Args:
+        priority: Higher is kept first.
+        costs: Each unit's cost in target tokens (may be fractional).
+        budget: Total cost allowed, forced units included.
+        forced: Units kept whatever their cost.
+        in_order: Stop at the first unit (in priority order) that does not fit.
+        keep_at_least_one: When nothing fits, keep the top unit anyway (the budget is
+            then exceeded by less than one unit rather than losing everything).
+
+    Example:
+        >>> import numpy as np
+        >>> select_units(np.array([3.0, 1.0, 2.0]), np.array([2.0, 1.0, 5.0]), 3).tolist()
+        [True, True, False]
+    """
+    import numpy as np
+
+    count = len(costs)
+    keep = np.zeros(count, dtype=bool) if forced is None else forced.astype(bool).copy()
+    if count == 0:
+        return keep
+    remaining = budget - float(costs[keep].sum())
+    order = np.lexsort((np.arange(count), -priority))
+    order = order[~keep[order]]
+    if len(order) == 0:
+        return keep
+    ordered_costs = costs[order]
+    fits_prefix = np.cumsum(ordered_costs) <= remaining + 1e-9
+    prefix = len(fits_prefix) if fits_prefix.all() else int(np.argmin(fits_prefix))
+    keep[order[:prefix]] = True
+    remaining -= float(ordered_costs[:prefix].sum())
+    if not in_order:
+        for index, cost in zip(order[prefix:].tolist(), ordered_costs[prefix:].tolist(), strict=True):
+            if cost <= remaining + 1e-9:
+                keep[index] = True
+                remaining -= cost
+    if keep_at_least_one and not keep.any():
+        keep[order[0]] = True
+    return keep
+
+
+def unit_of_position(unit_ends: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Index of the unit whose territory holds each character position.
+
+    A unit's territory runs from the end of the unit before it to its own end, so the
+    whitespace in front of a word belongs to that word (as tiktoken's ``" word"`` does).
+    Positions after the last unit belong to the last unit.
+    """
+    import numpy as np
+
+    index = np.searchsorted(unit_ends, positions, side="right")
+    return np.minimum(index, max(len(unit_ends) - 1, 0))
+
+
+def spread_token_costs(
+    unit_ends: np.ndarray, token_starts: np.ndarray, text_length: int
+) -> np.ndarray:
+    """Cost of each unit in tokens; a token covering several units is shared among them.
+
+    Example:
+        >>> import numpy as np
+        >>> spread_token_costs(np.array([3, 6]), np.array([0, 3]), 6).tolist()
+        [1.0, 1.0]
+    """
+    import numpy as np
+
+    costs = np.zeros(len(unit_ends), dtype=np.float64)
+    if len(unit_ends) == 0 or len(token_starts) == 0:
+        return costs
+    token_ends = np.append(token_starts[1:], text_length)
+    first = unit_of_position(unit_ends, token_starts)
+    last = unit_of_position(unit_ends, np.maximum(token_ends - 1, token_starts))
+    single = first == last
+    np.add.at(costs, first[single], 1.0)
+    for lo, hi in zip(first[~single].tolist(), last[~single].tolist(), strict=True):
+        costs[lo : hi + 1] += 1.0 / (hi - lo + 1)
+    return costs
+
+
+def overlapping_units(
+    unit_starts: np.ndarray, unit_ends: np.ndarray, ranges: Sequence[tuple[int, int]]
+) -> np.ndarray:
+    """Boolean mask of the units that overlap any of the character ``ranges``."""
+    import numpy as np
+
+    mask = np.zeros(len(unit_starts), dtype=bool)
+    for start, end in ranges:
+        first = int(np.searchsorted(unit_ends, start, side="right"))
+        last = int(np.searchsorted(unit_starts, end, side="left"))
+        mask[first:last] = True
+    return mask

@@ -1,0 +1,1 @@
+"""Distillation and fine-tuning of token-classification compressors."""
