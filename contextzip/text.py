@@ -43,6 +43,7 @@ _SENTENCE_END = re.compile(
     r"|[\u3002\uff01\uff1f]+[\"\u201d\u2019\u300d\u300f)]*"  # CJK terminal punctuation
     r"|(?=\n)"  # a line break ends a sentence (lists, code, tables)
 )
+_BLOCK_LINE = re.compile(r"\s*(?:[-*+>#|]|\d+[.)]\s|```)|\t| {4}")
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e cf fig no vol pp al approx dept est inc ltd co corp "
     "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k a.m p.m".split()
@@ -84,6 +85,8 @@ def sentence_spans(text: str) -> list[Span]:
     for match in _SENTENCE_END.finditer(text):
         end = match.end()
         if match.group() and match.group()[0] in ".!?\u2026" and not _ends_sentence(text, match):
+            continue
+        if not match.group() and not _line_break_ends_sentence(text, match.start()):
             continue
         _append_stripped(text, start, end, spans)
         start = end
@@ -226,6 +229,22 @@ def _is_spaced_letter(char: str) -> bool:
     return char.isalnum() and not _WORD_CJK.match(char)
 
 
+def _line_break_ends_sentence(text: str, position: int) -> bool:
+    """A soft-wrapped line goes on; a blank line, list item, heading, table or code line ends."""
+    line_start = text.rfind("\n", 0, position) + 1
+    next_end = text.find("\n", position + 1)
+    next_line = text[position + 1 : next_end if next_end != -1 else len(text)]
+    current_line = text[line_start:position]
+    return (
+        not next_line.strip()
+        or not current_line.strip()
+        or bool(_BLOCK_LINE.match(next_line))
+        # a list item goes on into an indented continuation line, which ends with the indent
+        or (bool(_BLOCK_LINE.match(current_line)) and not next_line[:1].isspace())
+        or (current_line[:1].isspace() and not next_line[:1].isspace())
+    )
+
+
 def _ends_sentence(text: str, match: re.Match[str]) -> bool:
     """Tell a real sentence end from an abbreviation or a lower-case continuation."""
     punct_start = match.start()
@@ -233,8 +252,11 @@ def _ends_sentence(text: str, match: re.Match[str]) -> bool:
     while word_start > 0 and not text[word_start - 1].isspace():
         word_start -= 1
     previous_word = text[word_start:punct_start].lower().lstrip("\"'(")
+    at_line_start = not text[text.rfind("\n", 0, word_start) + 1 : word_start].strip()
     if text[punct_start] == "." and (
-        previous_word in _ABBREVIATIONS or (len(previous_word) == 1 and previous_word.isalpha())
+        previous_word in _ABBREVIATIONS
+        or (len(previous_word) == 1 and previous_word.isalpha())
+        or (previous_word.isdigit() and at_line_start)  # "3. " numbering a list item
     ):
         return False
     following = text[match.end() :].lstrip()

@@ -1,0 +1,115 @@
+"""The public surface: exports, light import, registry, top-level compress, types."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+import contextzip
+from contextzip import (
+    Budget,
+    CompressionResult,
+    ConfigurationError,
+    Segment,
+    SegmentResult,
+    UnknownCompressorError,
+    available_compressors,
+    get_compressor,
+)
+from tests.conftest import ENGLISH
+
+BUILTINS = {"selfinfo", "selfinfo-lm", "truncate", "truncate-tail", "truncate-middle", "random"}
+
+
+def test_all_is_pinned():
+    assert sorted(contextzip.__all__) == sorted(
+        [
+            "Budget", "CompressionResult", "Compressor", "CompressorInfo", "ConfigurationError",
+            "ContextZipError", "MissingDependencyError", "Pipeline", "ResourceNotFoundError", "Segment",
+            "SegmentResult", "TokenCounter", "UnknownCompressorError", "__version__",
+            "available_compressors", "compress", "count_tokens", "get_compressor", "register_compressor",
+        ]
+    )  # fmt: skip
+
+
+def test_import_is_light():
+    code = (
+        "import sys, contextzip; contextzip.get_compressor('selfinfo-lm'); "
+        "heavy = [m for m in ('torch', 'transformers', 'numpy') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_registry_lists_builtins_with_descriptions():
+    infos = {info.name: info for info in available_compressors()}
+    assert BUILTINS <= set(infos)
+    assert all(infos[name].description for name in BUILTINS)
+    for name in BUILTINS:
+        assert isinstance(get_compressor(name), contextzip.Compressor)
+
+
+def test_unknown_name_and_option_errors_list_the_valid_ones():
+    with pytest.raises(UnknownCompressorError, match="choose one of .*random.*selfinfo"):
+        get_compressor("llmlingua-9")
+    with pytest.raises(ConfigurationError, match="valid options: .*unit"):
+        get_compressor("selfinfo", ratio=0.3)
+    with pytest.raises(ConfigurationError, match="choose one of token, word"):
+        get_compressor("selfinfo", unit="letter")
+    with pytest.raises(ConfigurationError, match="unigram, causal-lm"):
+        get_compressor("selfinfo", backend="ngram")
+    with pytest.raises(ConfigurationError, match="wordfreq has no list"):
+        get_compressor("selfinfo", language="xx")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({}, "exactly one"),
+        ({"rate": 0.5, "target_tokens": 10}, "exactly one"),
+        ({"rate": 0.0}, r"\(0, 1\]"),
+        ({"rate": 1.5}, r"\(0, 1\]"),
+        ({"rate": float("nan")}, r"\(0, 1\]"),
+        ({"target_tokens": -1}, ">= 0"),
+        ({"target_tokens": 2.5}, "must be an int"),
+    ],
+)
+def test_bad_budgets_are_rejected(kwargs, match):
+    with pytest.raises(ConfigurationError, match=match):
+        Budget(**kwargs)
+
+
+def test_bad_inputs_are_rejected_with_the_fix():
+    with pytest.raises(ConfigurationError, match="must be a str"):
+        Segment(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"context\[1\]"):
+        contextzip.compress(["ok", 3], rate=0.5)  # type: ignore[list-item]
+    with pytest.raises(ConfigurationError, match="sequence of Segment"):
+        get_compressor("selfinfo").compress("text", budget=Budget(rate=0.5))  # type: ignore[arg-type]
+
+
+def test_compress_accepts_text_segments_and_instances():
+    by_name = contextzip.compress(ENGLISH, rate=0.3, method="truncate")
+    by_instance = contextzip.compress([Segment(ENGLISH)], rate=0.3, method=get_compressor("truncate"))
+    assert by_name.text == by_instance.text
+    assert by_name.text == ENGLISH[: len(by_name.text)]
+    with pytest.raises(ConfigurationError, match="options apply only"):
+        contextzip.compress(ENGLISH, rate=0.3, method=get_compressor("truncate"), unit="word")
+
+
+def test_result_numbers():
+    seg = Segment("abc")
+    result = CompressionResult(
+        segments=(SegmentResult(seg, "a", ((0, 1),), tokens_before=12, tokens_after=3),),
+        compressor="x",
+        target_tokens=3,
+    )
+    assert result.ratio == 4.0 and result.rate == 0.25
+    assert result.to_dict()["segments"][0]["spans"] == [[0, 1]]
+    empty = CompressionResult(
+        segments=(SegmentResult(seg, "", (), 5, 0, dropped=True),), compressor="x", target_tokens=0
+    )
+    assert math.isinf(empty.ratio)

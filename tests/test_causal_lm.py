@@ -1,0 +1,83 @@
+"""The causal-LM backend: token surprisal from SmolLM2-135M (packaged) and selfinfo-lm."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from contextzip import Budget, ConfigurationError, Segment, get_compressor
+from contextzip.causal_lm import CausalLM
+from tests.conftest import CJK, ENGLISH
+from tests.helpers import assert_extractive
+
+
+@pytest.mark.parametrize(("length", "window", "stride"), [(10, 512, 384), (1500, 512, 384), (1025, 256, 100)])
+def test_windows_score_every_token_exactly_once(length, window, stride):
+    windows = CausalLM(window=window, stride=stride)._windows(length)
+    scored = [i for lo, hi, first in windows for i in range(first, hi)]
+    assert scored == list(range(1, length))
+    assert all(hi - lo <= window and lo <= first for lo, hi, first in windows)
+
+
+def test_bad_settings_are_rejected():
+    with pytest.raises(ConfigurationError, match="stride"):
+        CausalLM(window=128, stride=256)
+    with pytest.raises(ConfigurationError, match="precision"):
+        CausalLM(precision="int4")
+
+
+@pytest.fixture(scope="session")
+def lm() -> CausalLM:
+    return CausalLM()
+
+
+@pytest.mark.slow
+def test_surprisal_tracks_predictability(lm):
+    text = "The capital of France is Paris. The capital of France is banana."
+    positions, bits = lm.surprisal(text)
+    words = {text[p : p + 7].strip(" ."): b for p, b in zip(positions.tolist(), bits.tolist(), strict=True)}
+    assert len(positions) == len(bits) > 10
+    assert words["Paris"] < words["banana"]
+    assert np.all(bits >= 0)
+
+
+@pytest.mark.slow
+def test_windowed_scoring_matches_one_pass_where_context_is_the_same(lm):
+    text = ENGLISH
+    _, one_pass = CausalLM(window=2048, stride=2048).surprisal(text)
+    _, windowed = CausalLM(window=256, stride=128).surprisal(text)
+    assert len(one_pass) == len(windowed) > 600
+    assert np.allclose(one_pass[:250], windowed[:250], atol=1e-3)
+    # later tokens see less context, so they differ, but not wildly
+    assert abs(one_pass.mean() - windowed.mean()) < 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", ["word", "sentence", "token"])
+@pytest.mark.parametrize("text", [ENGLISH, CJK], ids=["english", "cjk"])
+def test_selfinfo_lm_is_extractive_deterministic_and_within_budget(lm, unit, text):
+    first = get_compressor("selfinfo-lm", unit=unit).compress([Segment(text)], budget=Budget(rate=0.33))
+    second = get_compressor("selfinfo-lm", unit=unit).compress([Segment(text)], budget=Budget(rate=0.33))
+    assert first.text == second.text
+    assert_extractive(text, first.text, whole_words=unit != "token")
+    assert abs(first.tokens_after - first.target_tokens) <= (60 if unit == "sentence" else 8)
+    assert first.compressor == "selfinfo-lm"
+
+
+@pytest.mark.slow
+def test_selfinfo_lm_keeps_force_tokens_and_protected(lm):
+    compressor = get_compressor("selfinfo-lm", force_tokens=["Priya Natarajan"])
+    system = Segment("System prompt stays.", protected=True)
+    result = compressor.compress([system, Segment(ENGLISH)], budget=Budget(rate=0.2))
+    assert result.segments[0].text == "System prompt stays."
+    assert "Priya Natarajan" in result.segments[1].text
+
+
+@pytest.mark.slow
+def test_model_loads_once_per_process(lm):
+    from contextzip import causal_lm
+
+    lm.surprisal("warm up")
+    loaded = dict(causal_lm._loaded)
+    CausalLM().surprisal("again")
+    assert causal_lm._loaded == loaded and len(loaded) == 1
