@@ -214,7 +214,7 @@ def report(rows: Sequence[Row], *, quick: bool, precision: str) -> str:
             [
                 row.backend,
                 f"{row.tokens:,}",
-                f"{row.seconds * 1e3:,.1f}",
+                f"{row.seconds * 1e3:,.{2 if row.seconds < 0.01 else 1}f}",
                 f"{row.tokens_per_second:,.0f}",
                 f"{row.ratio:,.1f}x",
                 f"{row.rss_growth_mib:,.1f}",

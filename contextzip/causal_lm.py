@@ -36,7 +36,8 @@ def _load(model: str, device: str) -> tuple[Any, Any]:
                 raise missing_extra(exc.name or "torch", "ml") from None
             try:
                 tokenizer = AutoTokenizer.from_pretrained(model)
-                lm = AutoModelForCausalLM.from_pretrained(model).to(device).eval()
+                lm: Any = AutoModelForCausalLM.from_pretrained(model)
+                lm = lm.to(device).eval()
             except OSError as exc:
                 raise ResourceNotFoundError(
                     f"causal LM {model!r} could not be loaded ({exc}); pass a local folder, or "

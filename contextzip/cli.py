@@ -47,7 +47,9 @@ def _build_parser() -> argparse.ArgumentParser:
     budget = compress.add_mutually_exclusive_group(required=True)
     budget.add_argument("--rate", type=float, help="kept/original tokens, e.g. 0.25 for 4x")
     budget.add_argument("--target-tokens", type=int, help="number of tokens to keep")
-    compress.add_argument("--method", "-m", default="selfinfo", help="compressor name (see: contextzip methods)")
+    compress.add_argument(
+        "--method", "-m", default="selfinfo", help="compressor name (see: contextzip methods)"
+    )
     compress.add_argument("--query", "-q", help="the question or task the context serves")
     compress.add_argument(
         "--option",

@@ -82,9 +82,7 @@ def unit_of_position(unit_ends: np.ndarray, positions: np.ndarray) -> np.ndarray
     return np.minimum(index, max(len(unit_ends) - 1, 0))
 
 
-def spread_token_costs(
-    unit_ends: np.ndarray, token_starts: np.ndarray, text_length: int
-) -> np.ndarray:
+def spread_token_costs(unit_ends: np.ndarray, token_starts: np.ndarray, text_length: int) -> np.ndarray:
     """Cost of each unit in tokens; a token covering several units is shared among them.
 
     Example:

@@ -8,8 +8,9 @@ Units:
 * **word** — a run of non-space characters; each CJK ideograph or kana character is
   a word of its own (those scripts put no spaces between words);
 * **phrase** — words grouped into chunks that end at clause punctuation or before an
-  English function word that follows a content word ("the quick fox | jumped | over
-  the dog"), a dependency-free stand-in for Selective-Context's noun chunks;
+  English function word that follows a content word ("the quick fox jumped | over
+  the lazy dog, | then slept"), a dependency-free stand-in for Selective-Context's
+  noun-phrase chunks;
 * **sentence** — ends at ``. ! ? …`` (not after a known abbreviation or before a
   lower-case word), at ``。！？``, and at line breaks;
 * **paragraph** — separated by blank lines.
@@ -117,7 +118,7 @@ def phrase_spans(text: str) -> list[Span]:
     Example:
         >>> t = "The quick brown fox jumped over the lazy dog, then slept."
         >>> [t[s:e] for s, e in phrase_spans(t)]
-        ['The quick brown fox', 'jumped', 'over the lazy dog,', 'then slept.']
+        ['The quick brown fox jumped', 'over the lazy dog,', 'then slept.']
     """
     spans: list[Span] = []
     for sent_start, sent_end in sentence_spans(text):

@@ -83,7 +83,7 @@ def seed_tiktoken_cache(name: str) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_encoding(name: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
     """Return the tiktoken encoding ``name``, working offline where a package ships it.
 

@@ -20,7 +20,10 @@ EMOJI = (
     "Launch day 🚀! The team 👩🏽‍💻👨‍🔬 shipped v2.0 at 09:00 🎉. Users loved the new dashboard 😍, "
     "but 3 of them hit a login bug 🐛. The fix 🔧 went out at 11:30 ✅. Coffee ☕ was consumed."
 )
-MIXED = "Qwen2 と Llama-3.1 の比較: the 8B model scored 71.3% on MMLU, 日本語では 64.0% でした。次の評価は金曜日です。"
+MIXED = (
+    "Qwen2 と Llama-3.1 の比較: the 8B model scored 71.3% on MMLU, 日本語では 64.0% でした。"
+    "次の評価は金曜日です。"
+)
 
 TEXTS = {"english": ENGLISH, "cjk": CJK, "emoji": EMOJI, "mixed": MIXED}
 

@@ -135,7 +135,7 @@ def test_case_unicode_and_identifiers_survive_verbatim():
 @pytest.mark.parametrize(("name", "options"), FAST_CONFIGS[:1] + FAST_CONFIGS[4:], ids=IDS[:1] + IDS[4:])
 def test_one_megabyte_input(name, options):
     base = ENGLISH + "\n\n" + TEXTS["emoji"] + "\n\n" + TEXTS["cjk"] + "\n\n"
-    text = (base * (1_000_000 // len(base.encode()) + 1))[: 1_000_000]
+    text = (base * (1_000_000 // len(base.encode()) + 1))[:1_000_000]
     result = get_compressor(name, **options).compress([Segment(text)], budget=Budget(rate=0.2))
     assert len(text.encode()) >= 990_000
     assert abs(result.tokens_after - result.target_tokens) <= 16

@@ -56,7 +56,9 @@ def test_bad_names_say_what_to_use():
         TokenCounter("o200k_base", model="gpt-4o")
 
 
-@pytest.mark.parametrize("text", ["Plain ASCII text, with punctuation!", "東京は日本の首都です。", "emoji 🚀👩🏽‍💻 ok"])
+@pytest.mark.parametrize(
+    "text", ["Plain ASCII text, with punctuation!", "東京は日本の首都です。", "emoji 🚀👩🏽‍💻 ok"]
+)
 def test_token_starts_locate_tokens(text):
     counter = TokenCounter()
     starts = counter.token_starts(text).tolist()

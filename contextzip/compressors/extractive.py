@@ -31,7 +31,14 @@ from contextzip.types import Budget, CompressionResult, Segment, SegmentResult
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["UNITS", "UnitTable", "check_force_tokens", "check_unit", "compress_extractive", "unchanged_result"]
+__all__ = [
+    "UNITS",
+    "UnitTable",
+    "check_force_tokens",
+    "check_unit",
+    "compress_extractive",
+    "unchanged_result",
+]
 
 #: The unit names every extractive compressor accepts.
 UNITS = ("token", "word", "phrase", "sentence", "paragraph")
@@ -42,7 +49,9 @@ _MAX_REPAIRS = 4
 def check_force_tokens(force_tokens: Sequence[str]) -> tuple[str, ...]:
     """Validate ``force_tokens`` (a list of strings) and return it as a tuple."""
     if isinstance(force_tokens, str) or not all(isinstance(t, str) for t in force_tokens):
-        raise ConfigurationError(f"force_tokens takes a list of strings, e.g. ['ID-42', '?'], got {force_tokens!r}")
+        raise ConfigurationError(
+            f"force_tokens takes a list of strings, e.g. ['ID-42', '?'], got {force_tokens!r}"
+        )
     return tuple(force_tokens)
 
 
@@ -149,19 +158,9 @@ def compress_extractive(
         in_order=in_order,
         keep_at_least_one=protected_tokens == 0,
     )
-    results = _segment_results(segments, counts, table, keep, counter)
-    one_unit = float(table.costs.max())
-    for _ in range(_MAX_REPAIRS):
-        error = sum(r.tokens_after for r in results) - target
-        if error > one_unit:
-            changed = _drop_lowest(keep, forced, scores, table.costs, error)
-        elif -error > one_unit and protected_tokens <= target:
-            changed = _add_best(keep, scores, table.costs, -error)
-        else:
-            break
-        if not changed:
-            break
-        results = _segment_results(segments, counts, table, keep, counter)
+    results = _fit_to_target(
+        segments, counts, table, keep, forced, scores, counter, target, protected_tokens <= target
+    )
 
     after = sum(r.tokens_after for r in results if not r.dropped)
     if after >= total:
@@ -179,6 +178,34 @@ def compress_extractive(
         elapsed_s=time.perf_counter() - started,
         reason=reason,
     )
+
+
+def _fit_to_target(
+    segments: Sequence[Segment],
+    counts: Sequence[int],
+    table: UnitTable,
+    keep: np.ndarray,
+    forced: np.ndarray,
+    scores: np.ndarray,
+    counter: TokenCounter,
+    target: int,
+    may_add: bool,
+) -> list[SegmentResult]:
+    """Join the kept units; if retokenized text misses the target by over a unit, adjust."""
+    results = _segment_results(segments, counts, table, keep, counter)
+    one_unit = float(table.costs.max())
+    for _ in range(_MAX_REPAIRS):
+        error = sum(r.tokens_after for r in results) - target
+        if error > one_unit:
+            changed = _drop_lowest(keep, forced, scores, table.costs, error)
+        elif -error > one_unit and may_add:
+            changed = _add_best(keep, scores, table.costs, -error)
+        else:
+            break
+        if not changed:
+            break
+        results = _segment_results(segments, counts, table, keep, counter)
+    return results
 
 
 def _drop_lowest(
@@ -302,11 +329,7 @@ def _forced_units(table: UnitTable, force_tokens: Sequence[str]) -> np.ndarray:
         return forced
     for segment, (lo, hi) in enumerate(table.bounds):
         text = table.texts[segment]
-        ranges = [
-            (i, i + len(needle))
-            for needle in needles
-            for i in _occurrences(text, needle)
-        ]
+        ranges = [(i, i + len(needle)) for needle in needles for i in _occurrences(text, needle)]
         if ranges and hi > lo:
             forced[lo:hi] |= overlapping_units(table.starts[lo:hi], table.ends[lo:hi], ranges)
     return forced
@@ -335,9 +358,7 @@ def _segment_results(
             results.append(SegmentResult(segment, segment.text, spans, count, count))
             continue
         kept = keep[lo:hi]
-        spans = tuple(
-            zip(table.starts[lo:hi][kept].tolist(), table.ends[lo:hi][kept].tolist(), strict=True)
-        )
+        spans = tuple(zip(table.starts[lo:hi][kept].tolist(), table.ends[lo:hi][kept].tolist(), strict=True))
         text = join_spans(segment.text, spans)
         results.append(
             SegmentResult(
