@@ -96,8 +96,7 @@ class Budget:
         """Return the number of tokens that may stay out of ``original_tokens``."""
         if self.rate is not None:
             return min(original_tokens, int(round(self.rate * original_tokens)))
-        assert self.target_tokens is not None  # guaranteed by __post_init__
-        return min(original_tokens, self.target_tokens)
+        return min(original_tokens, self.target_tokens or 0)  # set: __post_init__ checked
 
 
 @dataclass(frozen=True)

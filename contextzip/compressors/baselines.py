@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
-from contextzip.compressors.extractive import UnitTable, check_force_tokens, check_unit, compress_extractive
+from contextzip.compressors.extractive import ExtractiveCompressor, UnitTable
 from contextzip.errors import ConfigurationError
-from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
-from contextzip.types import Budget, CompressionResult, Segment
+from contextzip.tokens import DEFAULT_ENCODING
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,7 +21,7 @@ __all__ = ["RandomCompressor", "TruncateCompressor"]
 _SIDES = ("head", "tail", "middle")
 
 
-class TruncateCompressor:
+class TruncateCompressor(ExtractiveCompressor):
     """Keep a contiguous part of the context and cut the rest.
 
     Args:
@@ -39,6 +38,8 @@ class TruncateCompressor:
         'one two'
     """
 
+    in_order = True  # stop at the first unit that does not fit: the kept part stays contiguous
+
     def __init__(
         self,
         *,
@@ -49,30 +50,11 @@ class TruncateCompressor:
     ) -> None:
         if side not in _SIDES:
             raise ConfigurationError(f"unknown side {side!r}; choose one of {', '.join(_SIDES)}")
-        check_unit(unit)
+        super().__init__(unit=unit, force_tokens=force_tokens, encoding=encoding)
         self.side = side
-        self.unit = unit
-        self.force_tokens = check_force_tokens(force_tokens)
-        self.counter = TokenCounter(encoding)
         self.name = "truncate" if side == "head" else f"truncate-{side}"
 
-    def compress(
-        self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
-    ) -> CompressionResult:
-        """Compress ``segments`` to ``budget`` by truncation; the query is not used."""
-        return compress_extractive(
-            segments,
-            budget=budget,
-            query=query,
-            name=self.name,
-            counter=self.counter,
-            unit=self.unit,
-            priority=self._priority,
-            force_tokens=self.force_tokens,
-            in_order=True,
-        )
-
-    def _priority(self, table: UnitTable, query: str | None) -> np.ndarray:
+    def priority(self, table: UnitTable, query: str | None) -> np.ndarray:
         import numpy as np
 
         position = np.arange(len(table), dtype=np.float64)
@@ -87,7 +69,7 @@ class TruncateCompressor:
         return f"TruncateCompressor(side={self.side!r}, unit={self.unit!r})"
 
 
-class RandomCompressor:
+class RandomCompressor(ExtractiveCompressor):
     """Keep randomly chosen units; the same seed gives the same selection.
 
     Args:
@@ -116,28 +98,10 @@ class RandomCompressor:
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigurationError(f"seed must be an int, got {seed!r}")
-        check_unit(unit)
+        super().__init__(unit=unit, force_tokens=force_tokens, encoding=encoding)
         self.seed = seed
-        self.unit = unit
-        self.force_tokens = check_force_tokens(force_tokens)
-        self.counter = TokenCounter(encoding)
 
-    def compress(
-        self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
-    ) -> CompressionResult:
-        """Compress ``segments`` to ``budget`` at random; the query is not used."""
-        return compress_extractive(
-            segments,
-            budget=budget,
-            query=query,
-            name=self.name,
-            counter=self.counter,
-            unit=self.unit,
-            priority=self._priority,
-            force_tokens=self.force_tokens,
-        )
-
-    def _priority(self, table: UnitTable, query: str | None) -> np.ndarray:
+    def priority(self, table: UnitTable, query: str | None) -> np.ndarray:
         import numpy as np
 
         return np.random.default_rng(self.seed).random(len(table))

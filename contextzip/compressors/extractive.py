@@ -111,6 +111,48 @@ class UnitTable:
 Priority = Callable[[UnitTable, "str | None"], "np.ndarray"]
 
 
+class ExtractiveCompressor:
+    """Base of compressors that only rank units; :meth:`compress` does the rest.
+
+    Subclasses set ``name`` and implement :meth:`priority`; ``in_order = True`` makes
+    the selection stop at the first unit that does not fit (truncation).
+
+    Args:
+        unit: The unit kept or dropped whole (one of :data:`UNITS`).
+        force_tokens: Strings whose every occurrence is kept.
+        encoding: The tiktoken encoding budgets are counted in.
+    """
+
+    name: str
+    in_order = False
+
+    def __init__(self, *, unit: str, force_tokens: Sequence[str], encoding: str) -> None:
+        check_unit(unit)
+        self.unit = unit
+        self.force_tokens = check_force_tokens(force_tokens)
+        self.counter = TokenCounter(encoding)
+
+    def compress(
+        self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
+    ) -> CompressionResult:
+        """Compress ``segments`` to ``budget``, keeping the units :meth:`priority` ranks best."""
+        return compress_extractive(
+            segments,
+            budget=budget,
+            query=query,
+            name=self.name,
+            counter=self.counter,
+            unit=self.unit,
+            priority=self.priority,
+            force_tokens=self.force_tokens,
+            in_order=self.in_order,
+        )
+
+    def priority(self, table: UnitTable, query: str | None) -> np.ndarray:
+        """One score per unit of ``table``; higher is kept first."""
+        raise NotImplementedError
+
+
 def compress_extractive(
     segments: Sequence[Segment],
     *,

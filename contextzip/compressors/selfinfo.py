@@ -23,10 +23,9 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from contextzip.compressors.extractive import UnitTable, check_force_tokens, check_unit, compress_extractive
+from contextzip.compressors.extractive import ExtractiveCompressor, UnitTable
 from contextzip.errors import ConfigurationError
-from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
-from contextzip.types import Budget, CompressionResult, Segment
+from contextzip.tokens import DEFAULT_ENCODING
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,7 +39,7 @@ class _Surprisal(Protocol):
     def surprisal(self, text: str) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-class SelfInfoCompressor:
+class SelfInfoCompressor(ExtractiveCompressor):
     """Keep the most informative units of the context.
 
     Args:
@@ -78,11 +77,8 @@ class SelfInfoCompressor:
     ) -> None:
         if backend not in BACKENDS:
             raise ConfigurationError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        check_unit(unit)
+        super().__init__(unit=unit, force_tokens=force_tokens, encoding=encoding)
         self.backend = backend
-        self.unit = unit
-        self.force_tokens = check_force_tokens(force_tokens)
-        self.counter = TokenCounter(encoding)
         self.name = "selfinfo" if backend == "unigram" else "selfinfo-lm"
         self._scorer: _Surprisal
         if backend == "unigram":
@@ -94,22 +90,7 @@ class SelfInfoCompressor:
 
             self._scorer = CausalLM(model, device=device, precision=precision)
 
-    def compress(
-        self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
-    ) -> CompressionResult:
-        """Compress ``segments`` to ``budget``; see the class docstring."""
-        return compress_extractive(
-            segments,
-            budget=budget,
-            query=query,
-            name=self.name,
-            counter=self.counter,
-            unit=self.unit,
-            priority=self._priority,
-            force_tokens=self.force_tokens,
-        )
-
-    def _priority(self, table: UnitTable, query: str | None) -> np.ndarray:
+    def priority(self, table: UnitTable, query: str | None) -> np.ndarray:
         import numpy as np
 
         info = np.zeros(len(table), dtype=np.float64)
