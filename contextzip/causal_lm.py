@@ -91,10 +91,11 @@ class CausalLM:
         self.batch_size = batch_size
         self.precision = precision
 
-    def surprisal(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def surprisal(self, text: str, words: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return each token's start character offset and its surprisal in bits.
 
-        The first token is conditioned on the tokenizer's BOS (or EOS) token.
+        The first token is conditioned on the tokenizer's BOS (or EOS) token. ``words``
+        is accepted for interface parity with word-level scorers and not needed.
         """
         import numpy as np
         import torch

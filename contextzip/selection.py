@@ -9,13 +9,22 @@ first unit that does not fit stops the selection (truncation keeps a contiguous 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["overlapping_units", "select_units", "spread_token_costs", "unit_of_position"]
+__all__ = [
+    "JoinCostModel",
+    "add_best",
+    "drop_lowest",
+    "overlapping_units",
+    "select_units",
+    "spread_token_costs",
+    "unit_of_position",
+]
 
 
 def select_units(
@@ -117,3 +126,92 @@ def overlapping_units(
         last = int(np.searchsorted(unit_starts, end, side="left"))
         mask[first:last] = True
     return mask
+
+
+def drop_lowest(
+    keep: np.ndarray, forced: np.ndarray, priority: np.ndarray, costs: np.ndarray, excess: float
+) -> bool:
+    """Unkeep the lowest-priority unforced units whose costs cover ``excess``; keep one at least."""
+    import numpy as np
+
+    candidates = np.flatnonzero(keep & ~forced)
+    if len(candidates) <= 1:
+        return False
+    order = candidates[np.lexsort((-candidates, priority[candidates]))]
+    count = int(np.searchsorted(np.cumsum(costs[order]), excess)) + 1
+    keep[order[: min(count, len(order) - 1)]] = False
+    return True
+
+
+def add_best(keep: np.ndarray, priority: np.ndarray, costs: np.ndarray, room: float) -> bool:
+    """Keep the best unkept units, in priority order, while their costs fit in ``room``."""
+    import numpy as np
+
+    candidates = np.flatnonzero(~keep)
+    order = candidates[np.lexsort((candidates, -priority[candidates]))]
+    fits = np.cumsum(costs[order]) <= room
+    # For truncation priority order is position order, so what it adds stays contiguous.
+    count = len(fits) if fits.all() else int(np.argmin(fits))
+    keep[order[:count]] = True
+    return count > 0
+
+
+_NEWLINE = re.compile("\n")
+
+
+class JoinCostModel:
+    """Estimates the tokens of the joined text of a choice of units, without joining.
+
+    A unit's cost holds the whitespace before it (``" word"``, or ``"\\n"`` + ``"word"``
+    for a word that starts a line). When units before a kept word are dropped and the
+    gap held a line break, :func:`contextzip.text.join_spans` puts ``"\\n"`` in front of
+    the word: one token more, unless the word started a line already. Other separators
+    (a space, nothing) merge into the word's own token.
+
+    Args:
+        texts: Each segment's text.
+        bounds: Each segment's ``[lo, hi)`` range of units.
+        starts: Unit start offsets.
+        ends: Unit end offsets.
+        costs: Unit costs in tokens.
+    """
+
+    def __init__(
+        self,
+        texts: Sequence[str],
+        bounds: Sequence[tuple[int, int]],
+        starts: np.ndarray,
+        ends: np.ndarray,
+        costs: np.ndarray,
+    ) -> None:
+        import numpy as np
+
+        count = len(starts)
+        self.costs = costs
+        self.segment = np.zeros(count, dtype=np.int64)
+        line_break_before = np.zeros(count, dtype=np.int64)
+        for segment, ((lo, hi), text) in enumerate(zip(bounds, texts, strict=True)):
+            if hi <= lo:
+                continue
+            self.segment[lo:hi] = segment
+            breaks = np.fromiter((m.start() for m in _NEWLINE.finditer(text)), dtype=np.int64)
+            previous_ends = np.concatenate(([0], ends[lo : hi - 1]))
+            # a break lies in the gap before unit k when one falls in [previous end, start)
+            line_break_before[lo:hi] = np.searchsorted(breaks, starts[lo:hi]) - np.searchsorted(
+                breaks, previous_ends
+            )
+        self.line_break_before = line_break_before > 0
+        self.breaks_through = np.cumsum(line_break_before)
+
+    def tokens(self, keep: np.ndarray) -> float:
+        """Estimated tokens of the joined text of the kept units."""
+        import numpy as np
+
+        kept = np.flatnonzero(keep)
+        if len(kept) < 2:
+            return float(self.costs[kept].sum())
+        before, after = kept[:-1], kept[1:]
+        gap = (after - before > 1) & (self.segment[before] == self.segment[after])
+        breaks_in_gap = self.breaks_through[after] - self.breaks_through[before] > 0
+        extra = gap & breaks_in_gap & ~self.line_break_before[after]
+        return float(self.costs[kept].sum() + extra.sum())

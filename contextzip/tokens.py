@@ -16,6 +16,7 @@ import hashlib
 import os
 import tempfile
 import threading
+from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -159,24 +160,49 @@ class TokenCounter:
         """Number of tokens of ``text``."""
         return len(self.encoding.encode_ordinary(text)) if text else 0
 
-    def token_starts(self, text: str) -> np.ndarray:
+    def token_starts(self, text: str, tokens: Sequence[int] | None = None) -> np.ndarray:
         """Character offset at which each token of ``text`` starts (int64 array).
 
-        A token that begins inside a multi-byte character is placed at that character.
+        Pass ``tokens`` when ``text`` is encoded already. A token that begins inside a
+        multi-byte character is placed at that character.
         """
         import numpy as np
 
-        tokens = self.encode(text)
-        if not tokens:
+        if tokens is None:
+            tokens = self.encode(text)
+        if not len(tokens):
             return np.zeros(0, dtype=np.int64)
-        token_bytes = self.encoding.decode_tokens_bytes(tokens)
-        byte_starts = np.zeros(len(token_bytes), dtype=np.int64)
-        np.cumsum([len(b) for b in token_bytes[:-1]], out=byte_starts[1:])
+        byte_starts = np.zeros(len(tokens), dtype=np.int64)
+        np.cumsum(
+            _token_byte_lengths(self.encoding_name)[np.asarray(tokens[:-1], dtype=np.int64)],
+            out=byte_starts[1:],
+        )
+        if text.isascii():
+            return byte_starts
         char_byte_starts = char_byte_offsets(text)
         return np.searchsorted(char_byte_starts, byte_starts, side="right") - 1
 
     def __repr__(self) -> str:
         return f"TokenCounter(encoding={self.encoding_name!r})"
+
+
+@functools.cache
+def _token_byte_lengths(encoding_name: str) -> np.ndarray:
+    """Length in bytes of every token id of the encoding (built once, then a lookup)."""
+    import numpy as np
+
+    encoding = get_encoding(encoding_name)
+    lengths = np.zeros(encoding.n_vocab, dtype=np.int64)
+    ranks = getattr(encoding, "_mergeable_ranks", None)  # private but stable; fast path
+    if isinstance(ranks, dict) and ranks:
+        lengths[np.fromiter(ranks.values(), dtype=np.int64)] = np.fromiter(map(len, ranks), dtype=np.int64)
+        return lengths
+    for rank in range(encoding.n_vocab):
+        try:
+            lengths[rank] = len(encoding.decode_single_token_bytes(rank))
+        except KeyError:  # unused ranks between the BPE and special tokens
+            continue
+    return lengths
 
 
 def char_byte_offsets(text: str) -> np.ndarray:

@@ -19,12 +19,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from contextzip.errors import ConfigurationError
-from contextzip.selection import overlapping_units, select_units, spread_token_costs, unit_of_position
-from contextzip.text import Span, join_spans, unit_spans, word_spans
+from contextzip.selection import (
+    JoinCostModel,
+    add_best,
+    drop_lowest,
+    overlapping_units,
+    select_units,
+    spread_token_costs,
+    unit_of_position,
+)
+from contextzip.text import Span, join_spans, unit_spans, word_boundaries
+from contextzip.text import span_array as spans_as_array
 from contextzip.tokens import TokenCounter
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult
 
@@ -71,6 +80,7 @@ class UnitTable:
         starts: Start character offset of each unit in its segment's text.
         ends: End character offset of each unit.
         costs: Cost of each unit in target tokens.
+        unit: The unit name the segments were split into.
     """
 
     texts: tuple[str, ...]
@@ -78,6 +88,8 @@ class UnitTable:
     starts: np.ndarray
     ends: np.ndarray
     costs: np.ndarray
+    unit: str
+    _words: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -86,6 +98,18 @@ class UnitTable:
         segment = next(s for s, (lo, hi) in enumerate(self.bounds) if lo <= index < hi)
         return self.texts[segment][int(self.starts[index]) : int(self.ends[index])]
 
+    def words(self, segment: int) -> np.ndarray:
+        """The ``(n, 2)`` word spans of a segment's text, split once per table."""
+        import numpy as np
+
+        if segment not in self._words:
+            if self.unit == "word":
+                lo, hi = self.bounds[segment]
+                self._words[segment] = np.stack((self.starts[lo:hi], self.ends[lo:hi]), axis=1)
+            else:
+                self._words[segment] = np.stack(word_boundaries(self.texts[segment]), axis=1)
+        return self._words[segment]
+
     def word_counts(self) -> np.ndarray:
         """Number of words (:func:`contextzip.text.word_spans`) in each unit."""
         import numpy as np
@@ -93,7 +117,7 @@ class UnitTable:
         counts = np.zeros(len(self), dtype=np.float64)
         for segment, (lo, hi) in enumerate(self.bounds):
             if hi > lo:
-                starts = np.asarray([s for s, _ in word_spans(self.texts[segment])], dtype=np.int64)
+                starts = self.words(segment)[:, 0]
                 counts[lo:hi] = self.sum_points(segment, starts, np.ones(len(starts)))
         return counts
 
@@ -170,7 +194,8 @@ def compress_extractive(
 
     started = time.perf_counter()
     segments = _check_segments(segments)
-    counts = [counter.count(s.text) for s in segments]
+    encoded = [counter.encode(s.text) for s in segments]
+    counts = [len(tokens) for tokens in encoded]
     total = sum(counts)
     target = budget.resolve(total)
 
@@ -181,7 +206,7 @@ def compress_extractive(
         return unchanged("the input is empty")
     if target >= total:
         return unchanged(f"the budget ({target} tokens) keeps the whole input ({total} tokens)")
-    table = _build_table(segments, unit, counter)
+    table = _build_table(segments, encoded, unit, counter)
     if len(table) == 0:
         return unchanged("the input has no words to compress")
     if len(table) == 1:
@@ -233,49 +258,48 @@ def _fit_to_target(
     target: int,
     may_add: bool,
 ) -> list[SegmentResult]:
-    """Join the kept units; if retokenized text misses the target by over a unit, adjust."""
-    results = _segment_results(segments, counts, table, keep, counter)
+    """Join the kept units, adjusting the choice until the joined text meets the target.
+
+    Joining changes tokenization at the gaps (a line-break separator before a word is a
+    token the word's own cost did not hold), so the choice is first corrected on
+    :class:`~contextzip.selection.JoinCostModel`, which is cheap, then on measured counts.
+    """
+    model = JoinCostModel(table.texts, table.bounds, table.starts, table.ends, table.costs)
     one_unit = float(table.costs.max())
+    bias = 0.0  # what the model missed at the last measurement
+    results: list[SegmentResult] = []
     for _ in range(_MAX_REPAIRS):
-        error = sum(r.tokens_after for r in results) - target
-        if error > one_unit:
-            changed = _drop_lowest(keep, forced, scores, table.costs, error)
-        elif -error > one_unit and may_add:
-            changed = _add_best(keep, scores, table.costs, -error)
-        else:
-            break
-        if not changed:
-            break
+        for _ in range(_MAX_REPAIRS):
+            estimate = model.tokens(keep) + bias
+            if not _repair(keep, forced, scores, table.costs, estimate, target, one_unit, may_add):
+                break
         results = _segment_results(segments, counts, table, keep, counter)
+        measured = sum(r.tokens_after for r in results)
+        if abs(measured - target) <= one_unit or bias == measured - model.tokens(keep):
+            break
+        bias = measured - model.tokens(keep)
     return results
 
 
-def _drop_lowest(
-    keep: np.ndarray, forced: np.ndarray, scores: np.ndarray, costs: np.ndarray, excess: float
+def _repair(
+    keep: np.ndarray,
+    forced: np.ndarray,
+    scores: np.ndarray,
+    costs: np.ndarray,
+    tokens: float,
+    target: int,
+    one_unit: float,
+    may_add: bool,
 ) -> bool:
-    """Retokenization overshot the budget: drop the lowest-ranked kept units covering ``excess``."""
-    import numpy as np
-
-    candidates = np.flatnonzero(keep & ~forced)
-    if len(candidates) <= 1:
-        return False
-    order = candidates[np.lexsort((-candidates, scores[candidates]))]
-    count = int(np.searchsorted(np.cumsum(costs[order]), excess)) + 1
-    keep[order[: min(count, len(order) - 1)]] = False
-    return True
-
-
-def _add_best(keep: np.ndarray, scores: np.ndarray, costs: np.ndarray, room: float) -> bool:
-    """Retokenization left room under the budget: add the best unkept units that fit in it."""
-    import numpy as np
-
-    candidates = np.flatnonzero(~keep)
-    order = candidates[np.lexsort((candidates, -scores[candidates]))]
-    fits = np.cumsum(costs[order]) <= room
-    # Priority order is position order for truncation, so what it adds stays contiguous.
-    count = len(fits) if fits.all() else int(np.argmin(fits))
-    keep[order[:count]] = True
-    return count > 0
+    """Drop or add units when ``tokens`` misses ``target`` by more than one unit."""
+    error = tokens - target
+    # the error is in joined-text tokens; scale it to unit-cost tokens
+    scale = float(costs[keep].sum()) / tokens if tokens else 1.0
+    if error > one_unit:
+        return drop_lowest(keep, forced, scores, costs, error * scale)
+    if -error > one_unit and may_add:
+        return add_best(keep, scores, costs, -error * scale)
+    return False
 
 
 def unchanged_result(
@@ -321,10 +345,15 @@ def _check_segments(segments: Sequence[Segment]) -> list[Segment]:
     return checked
 
 
-def _spans_of(text: str, unit: str, counter: TokenCounter) -> list[Span]:
+def _unit_array(text: str, tokens: list[int], unit: str, counter: TokenCounter) -> np.ndarray:
+    """The ``(n, 2)`` spans of ``text``'s units."""
+    import numpy as np
+
+    if unit == "word":
+        return np.stack(word_boundaries(text), axis=1)
     if unit != "token":
-        return unit_spans(text, unit)
-    starts = counter.token_starts(text).tolist()
+        return spans_as_array(unit_spans(text, unit))
+    starts = counter.token_starts(text, tokens).tolist()
     spans: list[Span] = []
     for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
         piece = text[start:end]
@@ -332,10 +361,12 @@ def _spans_of(text: str, unit: str, counter: TokenCounter) -> list[Span]:
         stripped_end = start + len(piece.rstrip())
         if stripped_start < stripped_end:
             spans.append((stripped_start, stripped_end))
-    return spans
+    return spans_as_array(spans)
 
 
-def _build_table(segments: Sequence[Segment], unit: str, counter: TokenCounter) -> UnitTable:
+def _build_table(
+    segments: Sequence[Segment], encoded: Sequence[list[int]], unit: str, counter: TokenCounter
+) -> UnitTable:
     import numpy as np
 
     check_unit(unit)
@@ -344,21 +375,24 @@ def _build_table(segments: Sequence[Segment], unit: str, counter: TokenCounter) 
     costs: list[np.ndarray] = []
     bounds: list[tuple[int, int]] = []
     offset = 0
-    for segment in segments:
-        spans = [] if segment.protected else _spans_of(segment.text, unit, counter)
-        span_array = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    for segment, tokens in zip(segments, encoded, strict=True):
+        empty = segment.protected or not segment.text
+        span_array = np.zeros((0, 2), np.int64) if empty else _unit_array(segment.text, tokens, unit, counter)
         starts.append(span_array[:, 0])
         ends.append(span_array[:, 1])
-        token_starts = counter.token_starts(segment.text) if spans else np.zeros(0, np.int64)
+        token_starts = (
+            counter.token_starts(segment.text, tokens) if len(span_array) else np.zeros(0, np.int64)
+        )
         costs.append(spread_token_costs(span_array[:, 1], token_starts, len(segment.text)))
-        bounds.append((offset, offset + len(spans)))
-        offset += len(spans)
+        bounds.append((offset, offset + len(span_array)))
+        offset += len(span_array)
     return UnitTable(
         texts=tuple(s.text for s in segments),
         bounds=tuple(bounds),
         starts=np.concatenate(starts),
         ends=np.concatenate(ends),
         costs=np.concatenate(costs),
+        unit=unit,
     )
 
 
@@ -386,6 +420,19 @@ def _occurrences(text: str, needle: str) -> list[int]:
     return found
 
 
+def _kept_runs(starts: np.ndarray, ends: np.ndarray, keep: np.ndarray) -> tuple[Span, ...]:
+    """Spans of runs of consecutive kept units (only whitespace lies between neighbours)."""
+    import numpy as np
+
+    kept = np.flatnonzero(keep)
+    if len(kept) == 0:
+        return ()
+    breaks = np.flatnonzero(np.diff(kept) != 1)
+    firsts = kept[np.concatenate(([0], breaks + 1))]
+    lasts = kept[np.concatenate((breaks, [len(kept) - 1]))]
+    return tuple(zip(starts[firsts].tolist(), ends[lasts].tolist(), strict=True))
+
+
 def _segment_results(
     segments: Sequence[Segment],
     counts: Sequence[int],
@@ -399,8 +446,7 @@ def _segment_results(
             spans: tuple[Span, ...] = ((0, len(segment.text)),) if segment.text else ()
             results.append(SegmentResult(segment, segment.text, spans, count, count))
             continue
-        kept = keep[lo:hi]
-        spans = tuple(zip(table.starts[lo:hi][kept].tolist(), table.ends[lo:hi][kept].tolist(), strict=True))
+        spans = _kept_runs(table.starts[lo:hi], table.ends[lo:hi], keep[lo:hi])
         text = join_spans(segment.text, spans)
         results.append(
             SegmentResult(

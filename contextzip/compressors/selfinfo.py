@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from contextzip.compressors.extractive import ExtractiveCompressor, UnitTable
+from contextzip.compressors.unigram import UnigramSurprisal
 from contextzip.errors import ConfigurationError
 from contextzip.tokens import DEFAULT_ENCODING
 
@@ -36,7 +37,7 @@ BACKENDS = ("unigram", "causal-lm")
 
 
 class _Surprisal(Protocol):
-    def surprisal(self, text: str) -> tuple[np.ndarray, np.ndarray]: ...
+    def surprisal(self, text: str, words: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 class SelfInfoCompressor(ExtractiveCompressor):
@@ -82,8 +83,6 @@ class SelfInfoCompressor(ExtractiveCompressor):
         self.name = "selfinfo" if backend == "unigram" else "selfinfo-lm"
         self._scorer: _Surprisal
         if backend == "unigram":
-            from contextzip.compressors.unigram import UnigramSurprisal
-
             self._scorer = UnigramSurprisal(language=language)
         else:
             from contextzip.causal_lm import CausalLM
@@ -95,8 +94,13 @@ class SelfInfoCompressor(ExtractiveCompressor):
 
         info = np.zeros(len(table), dtype=np.float64)
         for segment, (lo, hi) in enumerate(table.bounds):
-            if hi > lo:
-                positions, bits = self._scorer.surprisal(table.texts[segment])
+            if hi == lo:
+                continue
+            text, words = table.texts[segment], table.words(segment)
+            if self.unit == "word" and isinstance(self._scorer, UnigramSurprisal):
+                info[lo:hi] = self._scorer.word_information(text, words)  # units are the words
+            else:
+                positions, bits = self._scorer.surprisal(text, words)
                 info[lo:hi] = table.sum_points(segment, positions, bits)
         if self.unit == "token":
             return info / table.costs

@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING
 
 from contextzip.errors import ConfigurationError
-from contextzip.text import word_spans
+from contextzip.text import word_boundaries
 
 if TYPE_CHECKING:
     import numpy as np
@@ -71,7 +71,7 @@ class UnigramSurprisal:
         key = word.lower().strip(_STRIP)
         if not key:
             return PUNCTUATION_BITS
-        table, floor = _frequencies(self._language_of(key))
+        table, floor = _frequencies(self.language if key.isascii() else self._language_of(key))
         frequency = table.get(key)
         if frequency is not None:
             return -math.log2(frequency)
@@ -84,27 +84,29 @@ class UnigramSurprisal:
             return sum(self.word_bits(part) for part in parts)
         return floor
 
-    def surprisal(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Return one position per character of every word and the bits it carries."""
+    def word_information(self, text: str, words: np.ndarray) -> np.ndarray:
+        """Bits of each word of ``text`` given as ``(n, 2)`` spans."""
         import numpy as np
 
-        spans = word_spans(text)
-        if not spans:
+        tokens = [text[s:e] for s, e in zip(words[:, 0].tolist(), words[:, 1].tolist(), strict=True)]
+        bits_of = {word: self.word_bits(word) for word in dict.fromkeys(tokens)}
+        return np.fromiter(map(bits_of.__getitem__, tokens), dtype=np.float64, count=len(tokens))
+
+    def surprisal(self, text: str, words: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return one position per character of every word and the bits it carries.
+
+        Pass ``words``, the ``(n, 2)`` word spans, when the text is split already.
+        """
+        import numpy as np
+
+        spans = np.stack(word_boundaries(text), axis=1) if words is None else words
+        if len(spans) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        cache: dict[str, float] = {}
-        bits = np.empty(len(spans), dtype=np.float64)
-        for index, (start, end) in enumerate(spans):
-            word = text[start:end]
-            value = cache.get(word)
-            if value is None:
-                value = cache[word] = self.word_bits(word)
-            bits[index] = value
-        span_array = np.asarray(spans, dtype=np.int64)
-        lengths = span_array[:, 1] - span_array[:, 0]
+        starts, ends = spans[:, 0], spans[:, 1]
+        bits = self.word_information(text, spans)
+        lengths = ends - starts
         before = np.cumsum(lengths) - lengths
-        positions = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(
-            span_array[:, 0] - before, lengths
-        )
+        positions = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - before, lengths)
         return positions, np.repeat(bits / lengths, lengths)
 
     def _language_of(self, key: str) -> str:
