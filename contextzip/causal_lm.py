@@ -8,6 +8,7 @@ window after the first sees ``window - stride`` tokens of context it does not sc
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["CausalLM"]
+
+logger = logging.getLogger(__name__)
 
 _PRECISIONS = ("float32", "bfloat16")
 _loaded: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -62,6 +65,8 @@ class CausalLM:
         stride: New tokens scored per window after the first; the rest is context.
         batch_size: Windows per forward pass.
         precision: ``"float32"`` or ``"bfloat16"`` (autocast; faster on CPUs with AMX).
+        progress: Show a progress bar over the windows of long texts; ``None`` shows it when
+            this module's logger is at INFO or DEBUG (as sentence-transformers does).
 
     Example:
         >>> lm = CausalLM()  # doctest: +SKIP
@@ -73,10 +78,11 @@ class CausalLM:
         model: str | os.PathLike[str] | None = None,
         *,
         device: str = "cpu",
-        window: int = 512,
-        stride: int = 384,
-        batch_size: int = 4,
+        window: int = 1024,
+        stride: int = 896,
+        batch_size: int = 2,
         precision: str = "float32",
+        progress: bool | None = None,
     ) -> None:
         if not 0 < stride <= window:
             raise ConfigurationError(f"need 0 < stride <= window, got stride={stride}, window={window}")
@@ -90,6 +96,7 @@ class CausalLM:
         self.stride = stride
         self.batch_size = batch_size
         self.precision = precision
+        self.progress = progress
 
     def surprisal(self, text: str, words: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return each token's start character offset and its surprisal in bits.
@@ -111,8 +118,14 @@ class CausalLM:
         bits = np.zeros(len(ids), dtype=np.float64)
         windows = self._windows(len(sequence))
         autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
+        batches = range(0, len(windows), self.batch_size)
+        show = self.progress if self.progress is not None else logger.isEnabledFor(logging.INFO)
+        if show and len(batches) > 1:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc="surprisal", unit="batch")
         with torch.inference_mode(), autocast:
-            for batch_start in range(0, len(windows), self.batch_size):
+            for batch_start in batches:
                 batch = windows[batch_start : batch_start + self.batch_size]
                 width = max(hi - lo for lo, hi, _ in batch)
                 input_ids = torch.full((len(batch), width), 0, dtype=torch.long)
