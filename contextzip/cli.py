@@ -174,11 +174,15 @@ def _highlight(result: CompressionResult, *, color: bool) -> str:
 
 
 def _mark(piece: str, *, kept: bool, color: bool) -> str:
-    if piece.isspace():
+    core = piece.strip()
+    if not core:
         return piece
+    lead, trail = piece[: len(piece) - len(piece.lstrip())], piece[len(piece.rstrip()) :]
     if color:
-        return f"{_KEPT_STYLE if kept else _DROPPED_STYLE}{piece}{_RESET}"
-    return piece if kept else f"[-{piece}-]"
+        marked = f"{_KEPT_STYLE if kept else _DROPPED_STYLE}{core}{_RESET}"
+    else:
+        marked = core if kept else f"[-{core}-]"
+    return f"{lead}{marked}{trail}"
 
 
 def _fail(message: str, status: int) -> int:
