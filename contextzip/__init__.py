@@ -102,6 +102,8 @@ def compress(
 
 
 def _as_segments(context: str | Segment | Sequence[str | Segment]) -> list[Segment]:
+    if isinstance(context, bytes | bytearray):
+        raise ConfigurationError("context is bytes; decode it first, e.g. data.decode('utf-8')")
     if isinstance(context, str | Segment):
         context = [context]
     if not isinstance(context, Sequence):

@@ -33,10 +33,11 @@ def _load(model: str, device: str) -> tuple[Any, Any]:
     with _load_lock:
         if key not in _loaded:
             try:
-                import torch  # noqa: F401
+                import torch
                 from transformers import AutoModelForCausalLM, AutoTokenizer
             except ImportError as exc:
                 raise missing_extra(exc.name or "torch", "ml") from None
+            _check_device(torch, device)
             try:
                 tokenizer = AutoTokenizer.from_pretrained(model)
                 lm: Any = AutoModelForCausalLM.from_pretrained(model)
@@ -53,6 +54,15 @@ def _load(model: str, device: str) -> tuple[Any, Any]:
                 )
             _loaded[key] = (tokenizer, lm)
         return _loaded[key]
+
+
+def _check_device(torch: Any, device: str) -> None:
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise ConfigurationError(f"device {device!r} is not a torch device; use 'cpu' or 'cuda'") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ConfigurationError(f"device {device!r} asked for, but this torch has no CUDA; use 'cpu'")
 
 
 class CausalLM:
@@ -84,8 +94,11 @@ class CausalLM:
         precision: str = "float32",
         progress: bool | None = None,
     ) -> None:
-        if not 0 < stride <= window:
-            raise ConfigurationError(f"need 0 < stride <= window, got stride={stride}, window={window}")
+        if not 0 < stride < window:
+            raise ConfigurationError(
+                f"need 0 < stride < window (each window keeps some context), got "
+                f"stride={stride}, window={window}"
+            )
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
         if precision not in _PRECISIONS:
@@ -108,6 +121,9 @@ class CausalLM:
         import torch
 
         tokenizer, lm = _load(resolve_causal_lm(self.model), self.device)
+        limit = getattr(lm.config, "max_position_embeddings", None)
+        if limit is not None and self.window > limit:
+            raise ConfigurationError(f"window={self.window} exceeds the model's context of {limit} tokens")
         encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         ids: list[int] = encoded["input_ids"]
         if not ids:
@@ -117,7 +133,8 @@ class CausalLM:
         sequence = [start_id, *ids] if start_id is not None else ids
         bits = np.zeros(len(ids), dtype=np.float64)
         windows = self._windows(len(sequence))
-        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
+        device_type = torch.device(self.device).type
+        autocast = torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
         batches = range(0, len(windows), self.batch_size)
         show = self.progress if self.progress is not None else logger.isEnabledFor(logging.INFO)
         if show and len(batches) > 1:
@@ -137,9 +154,9 @@ class CausalLM:
                 log_probs = torch.log_softmax(logits.float(), dim=-1)
                 for row, (lo, hi, first_scored) in enumerate(batch):
                     # position p predicts sequence[lo + p + 1]
-                    targets = torch.tensor(sequence[lo + 1 : hi]).unsqueeze(1)
+                    targets = torch.tensor(sequence[lo + 1 : hi], device=log_probs.device).unsqueeze(1)
                     nats = -log_probs[row, : hi - lo - 1].gather(1, targets).squeeze(1)
-                    scored = nats[first_scored - lo - 1 :].double().numpy()
+                    scored = nats[first_scored - lo - 1 :].double().cpu().numpy()
                     # sequence index i (>= 1) is text token i - 1 when a start token was prepended
                     offset = 1 if start_id is not None else 0
                     bits[first_scored - offset : hi - offset] = scored / np.log(2)

@@ -62,7 +62,12 @@ def _build_parser() -> argparse.ArgumentParser:
     compress.add_argument("--encoding", help="tiktoken encoding budgets are counted in (default o200k_base)")
     output = compress.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the full result as JSON")
-    output.add_argument("--show", action="store_true", help="print the input with dropped text struck out")
+    output.add_argument(
+        "--show",
+        action="store_true",
+        help="print the input with dropped text struck out (colour on a terminal or with "
+        "FORCE_COLOR; otherwise dropped text is shown as [-...-])",
+    )
 
     commands.add_parser("methods", help="list the available compressors")
     return parser
@@ -79,6 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_USAGE)
     except ContextZipError as exc:
         return _fail(str(exc), EXIT_FAILURE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:  # one line, not a traceback; CONTEXTZIP_DEBUG=1 shows it
+        if os.environ.get("CONTEXTZIP_DEBUG"):
+            raise
+        return _fail(f"{type(exc).__name__}: {exc}", EXIT_FAILURE)
 
 
 def _methods(out: TextIO) -> int:
@@ -110,7 +121,7 @@ def _compress(args: argparse.Namespace) -> int:
         json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     elif args.show:
-        sys.stdout.write(_highlight(result, color="NO_COLOR" not in os.environ) + "\n")
+        sys.stdout.write(_highlight(result, color=_use_color(sys.stdout)) + "\n")
     else:
         sys.stdout.write(result.text + ("\n" if result.text and not result.text.endswith("\n") else ""))
     sys.stderr.write(_summary(result) + "\n")
@@ -155,6 +166,13 @@ def _summary(result: CompressionResult) -> str:
         f"in {result.elapsed_s * 1000:.1f} ms"
     )
     return f"{line}; {result.reason}" if result.reason else line
+
+
+def _use_color(stream: TextIO) -> bool:
+    """Colour on a terminal; ``NO_COLOR`` turns it off, ``FORCE_COLOR`` on."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or stream.isatty()
 
 
 def _highlight(result: CompressionResult, *, color: bool) -> str:

@@ -17,11 +17,12 @@ import dataclasses
 import time
 from collections.abc import Sequence
 
+from contextzip.compressors.extractive import unchanged_result
 from contextzip.errors import ConfigurationError
 from contextzip.protocol import Compressor
 from contextzip.text import Span, join_spans, joined_offsets
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
-from contextzip.types import Budget, CompressionResult, Segment, SegmentResult
+from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
 
 __all__ = ["Pipeline", "compose_spans"]
 
@@ -52,8 +53,17 @@ class Pipeline:
         coarse_share: float = 0.5,
         encoding: str = DEFAULT_ENCODING,
     ) -> None:
+        if isinstance(coarse_share, bool) or not isinstance(coarse_share, int | float):
+            raise ConfigurationError(f"coarse_share must be a number in (0, 1], got {coarse_share!r}")
         if not 0.0 < coarse_share <= 1.0:
             raise ConfigurationError(f"coarse_share must be in (0, 1], got {coarse_share!r}")
+        for stage in (coarse, fine):
+            stage_encoding = getattr(getattr(stage, "counter", None), "encoding_name", encoding)
+            if stage_encoding != encoding:
+                raise ConfigurationError(
+                    f"stage {stage.name!r} counts tokens in {stage_encoding}, the pipeline in "
+                    f"{encoding}; pass encoding={stage_encoding!r} to Pipeline (or to the stage)"
+                )
         self.coarse = coarse
         self.fine = fine
         self.coarse_share = coarse_share
@@ -63,11 +73,29 @@ class Pipeline:
     def compress(
         self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
     ) -> CompressionResult:
-        """Compress ``segments`` to ``budget`` in two stages."""
+        """Compress ``segments`` to ``budget`` in two stages.
+
+        Args:
+            segments: The input; not modified.
+            query: Passed to both stages.
+            budget: The overall budget; the stages' own budgets derive from it.
+
+        Returns:
+            A result whose spans point into the original segments. The stages' own
+            reasons are not repeated: ``reason`` is set only when the original comes
+            back unchanged.
+        """
         started = time.perf_counter()
-        total = sum(self.counter.count(s.text) for s in segments)
+        segments = check_segments(segments)
+        counts = [self.counter.count(s.text) for s in segments]
+        total = sum(counts)
         target = budget.resolve(total)
-        coarse_target = round(total * (target / total) ** self.coarse_share) if total else 0
+        if total == 0 or target >= total:
+            reason = (
+                "the input is empty" if total == 0 else f"the budget ({target} tokens) keeps the whole input"
+            )
+            return unchanged_result(segments, counts, self.name, target, reason, started)
+        coarse_target = round(total * (target / total) ** self.coarse_share)
         first = self.coarse.compress(segments, query=query, budget=Budget(target_tokens=coarse_target))
         kept = [r for r in first.segments if not r.dropped]
         second = self.fine.compress(
@@ -82,13 +110,15 @@ class Pipeline:
                 results.append(coarse_result)
                 continue
             results.append(self._compose(coarse_result, next(fine_by_segment)))
-        reasons = [r for r in (first.reason, second.reason) if r]
+        after = sum(r.tokens_after for r in results if not r.dropped)
+        if after >= total:
+            reason = f"compression would not shorten the input ({after} >= {total} tokens)"
+            return unchanged_result(segments, counts, self.name, target, reason, started)
         return CompressionResult(
             segments=tuple(results),
             compressor=self.name,
             target_tokens=target,
             elapsed_s=time.perf_counter() - started,
-            reason="; ".join(reasons) if reasons else None,
         )
 
     def _compose(self, coarse: SegmentResult, fine: SegmentResult) -> SegmentResult:
@@ -116,6 +146,11 @@ def compose_spans(original: str, outer: Sequence[Span], inner: Sequence[Span]) -
 
     Separator characters the join inserted map to nothing; spans that end up touching
     are merged.
+
+    Args:
+        original: The text ``outer`` points into.
+        outer: The first stage's kept spans.
+        inner: The second stage's kept spans, in the first stage's joined text.
 
     Example:
         >>> text = "alpha beta gamma delta"

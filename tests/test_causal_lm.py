@@ -11,17 +11,22 @@ from tests.conftest import CJK, ENGLISH
 from tests.helpers import assert_extractive
 
 
-@pytest.mark.parametrize(("length", "window", "stride"), [(10, 512, 384), (1500, 512, 384), (1025, 256, 100)])
-def test_windows_score_every_token_exactly_once(length, window, stride):
+@pytest.mark.parametrize(
+    ("length", "window", "stride"), [(10, 512, 384), (1500, 512, 384), (1025, 256, 100), (40, 8, 7)]
+)
+def test_windows_score_every_token_exactly_once_with_context(length, window, stride):
     windows = CausalLM(window=window, stride=stride)._windows(length)
     scored = [i for lo, hi, first in windows for i in range(first, hi)]
     assert scored == list(range(1, length))
-    assert all(hi - lo <= window and lo <= first for lo, hi, first in windows)
+    # every scored token sees at least one token before it inside its window
+    assert all(hi - lo <= window and lo < first for lo, hi, first in windows)
 
 
 def test_bad_settings_are_rejected():
     with pytest.raises(ConfigurationError, match="stride"):
         CausalLM(window=128, stride=256)
+    with pytest.raises(ConfigurationError, match="stride"):
+        CausalLM(window=128, stride=128)
     with pytest.raises(ConfigurationError, match="precision"):
         CausalLM(precision="int4")
 
@@ -41,10 +46,40 @@ def test_surprisal_tracks_predictability(lm):
     assert np.all(bits >= 0)
 
 
+class BigramLM:
+    """A fake causal LM whose prediction depends on the previous token only."""
+
+    def __init__(self, vocab: int) -> None:
+        import torch
+
+        generator = torch.Generator().manual_seed(0)
+        self.table = torch.randn(vocab, vocab, generator=generator)
+        self.config = type("Config", (), {"max_position_embeddings": 4096})()
+
+    def __call__(self, input_ids, attention_mask):
+        return type("Out", (), {"logits": self.table[input_ids]})()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("window", "stride"), [(64, 32), (64, 63), (100, 7)])
+def test_windowing_is_exact_for_a_model_with_one_token_of_context(lm, window, stride, monkeypatch):
+    from contextzip import causal_lm
+    from contextzip.resources import resolve_causal_lm
+
+    lm.surprisal("load the real tokenizer")
+    key = (resolve_causal_lm(None), "cpu")
+    tokenizer, _ = causal_lm._loaded[key]
+    monkeypatch.setitem(causal_lm._loaded, key, (tokenizer, BigramLM(len(tokenizer))))
+    _, one_pass = CausalLM(window=2048, stride=2047).surprisal(ENGLISH)
+    _, windowed = CausalLM(window=window, stride=stride, batch_size=3).surprisal(ENGLISH)
+    assert len(one_pass) > 600
+    assert np.allclose(one_pass, windowed, atol=1e-9)
+
+
 @pytest.mark.slow
 def test_windowed_scoring_matches_one_pass_where_context_is_the_same(lm):
     text = ENGLISH
-    _, one_pass = CausalLM(window=2048, stride=2048).surprisal(text)
+    _, one_pass = CausalLM(window=2048, stride=2047).surprisal(text)
     _, windowed = CausalLM(window=256, stride=128).surprisal(text)
     assert len(one_pass) == len(windowed) > 600
     assert np.allclose(one_pass[:250], windowed[:250], atol=1e-3)
@@ -81,3 +116,29 @@ def test_model_loads_once_per_process(lm):
     loaded = dict(causal_lm._loaded)
     CausalLM().surprisal("again")
     assert causal_lm._loaded == loaded and len(loaded) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("  \n ", "no words"),
+        ("Word", "single unit|whole input"),
+        ("🚀", "single unit|whole input"),
+    ],
+)
+def test_selfinfo_lm_returns_odd_input_unchanged(lm, text, reason):
+    import re
+
+    result = get_compressor("selfinfo-lm").compress([Segment(text)], budget=Budget(rate=0.5))
+    assert result.text == text and result.ratio == 1.0 and re.search(reason, result.reason)
+
+
+@pytest.mark.slow
+def test_selfinfo_lm_meets_an_absolute_budget_on_emoji_text(lm):
+    from tests.conftest import EMOJI
+
+    result = get_compressor("selfinfo-lm").compress([Segment(EMOJI * 3)], budget=Budget(target_tokens=40))
+    assert_extractive(EMOJI * 3, result.text)
+    assert abs(result.tokens_after - 40) <= 8

@@ -43,11 +43,11 @@ def test_compress_stdin_json_with_options():
 
 
 def test_show_marks_dropped_text():
-    plain = run("compress", "-", "--rate", "0.5", "--show", stdin="the cat sat on the mat today",
-                env={"NO_COLOR": "1"})  # fmt: skip
+    plain = run("compress", "-", "--rate", "0.5", "--show", stdin="the cat sat on the mat today")
     assert plain.returncode == 0, plain.stderr
     assert "[-" in plain.stdout and "-]" in plain.stdout
-    colored = run("compress", "-", "--rate", "0.5", "--show", stdin="the cat sat on the mat today")
+    colored = run("compress", "-", "--rate", "0.5", "--show", stdin="the cat sat on the mat today",
+                  env={"FORCE_COLOR": "1", "NO_COLOR": ""})  # fmt: skip
     assert "\x1b[2;9m" in colored.stdout
 
 

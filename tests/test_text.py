@@ -81,3 +81,26 @@ def test_soft_wrapped_lines_continue_but_list_items_and_headings_end():
         "- item two goes\n  on here",
         "Last line",
     ]
+
+
+def test_short_final_words_and_single_letters():
+    text = "The answer was no. We left at 5 p.m. today. It cost $3 etc. The end."
+    assert pieces(text, sentence_spans(text)) == [
+        "The answer was no.",
+        "We left at 5 p.m. today.",
+        "It cost $3 etc.",
+        "The end.",
+    ]
+
+
+def test_sentence_splitting_is_linear():
+    import time
+
+    text = "One sentence here. " * 50_000
+    started = time.perf_counter()
+    assert len(sentence_spans(text)) == 50_000
+    small = "One sentence here. " * 5_000
+    middle = time.perf_counter()
+    sentence_spans(small)
+    # ten times the text may not cost a hundred times the time (it did when quadratic)
+    assert (middle - started) < 40 * (time.perf_counter() - middle) + 0.5

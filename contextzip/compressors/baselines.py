@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
-from contextzip.compressors.extractive import ExtractiveCompressor, UnitTable
+from contextzip.compressors.extractive import ExtractiveCompressor
+from contextzip.compressors.units import UnitTable
 from contextzip.errors import ConfigurationError
 from contextzip.tokens import DEFAULT_ENCODING
 

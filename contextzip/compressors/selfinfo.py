@@ -23,8 +23,9 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from contextzip.compressors.extractive import ExtractiveCompressor, UnitTable
+from contextzip.compressors.extractive import ExtractiveCompressor
 from contextzip.compressors.unigram import UnigramSurprisal
+from contextzip.compressors.units import UnitTable
 from contextzip.errors import ConfigurationError
 from contextzip.tokens import DEFAULT_ENCODING
 
@@ -38,6 +39,26 @@ BACKENDS = ("unigram", "causal-lm")
 
 class _Surprisal(Protocol):
     def surprisal(self, text: str, words: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def _check_backend_options(
+    backend: str, *, model: object, device: str, precision: str, language: str
+) -> None:
+    """Reject options that the chosen backend would silently ignore."""
+    if backend == "unigram":
+        ignored = [
+            name
+            for name, given in (("model", model is not None), ("device", device != "cpu"),
+                                ("precision", precision != "float32"))
+            if given
+        ]  # fmt: skip
+        if ignored:
+            raise ConfigurationError(
+                f"{', '.join(ignored)} apply to the causal-lm backend only; use backend='causal-lm' "
+                "(the 'selfinfo-lm' compressor) or drop them"
+            )
+    elif language != "en":
+        raise ConfigurationError("language applies to the unigram backend only ('selfinfo'); drop it")
 
 
 class SelfInfoCompressor(ExtractiveCompressor):
@@ -78,6 +99,7 @@ class SelfInfoCompressor(ExtractiveCompressor):
     ) -> None:
         if backend not in BACKENDS:
             raise ConfigurationError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        _check_backend_options(backend, model=model, device=device, precision=precision, language=language)
         super().__init__(unit=unit, force_tokens=force_tokens, encoding=encoding)
         self.backend = backend
         self.name = "selfinfo" if backend == "unigram" else "selfinfo-lm"

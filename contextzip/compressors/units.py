@@ -1,0 +1,227 @@
+"""Units of compressible segments: splitting, costs in target tokens, forced units.
+
+A :class:`UnitTable` holds every unit of every compressible segment as parallel
+arrays, so scoring and selection run vectorized over the whole input. Segments that
+are protected, or of a kind a text compressor must not cut (JSON, code, HTML: see
+:data:`TEXT_KINDS`), contribute no units and pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from contextzip.errors import ConfigurationError
+from contextzip.selection import overlapping_units, spread_token_costs, unit_of_position
+from contextzip.text import Span, extend_mask, unit_spans, word_boundaries
+from contextzip.text import span_array as spans_as_array
+from contextzip.tokens import TokenCounter
+from contextzip.types import Segment
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "TEXT_KINDS",
+    "UNITS",
+    "UnitTable",
+    "build_unit_table",
+    "check_force_tokens",
+    "check_unit",
+    "forced_units",
+    "is_compressible",
+    "kept_runs",
+]
+
+#: The unit names every extractive compressor accepts.
+UNITS = ("token", "word", "phrase", "sentence", "paragraph")
+
+#: Segment kinds whose words may be dropped; other kinds need a structure-aware compressor.
+TEXT_KINDS = frozenset({"text", "markdown", "tool_output"})
+
+# Markdown table syntax (a cell border or a header rule) is kept so tables keep their pipes.
+_TABLE_SYNTAX = re.compile(r"(?<!\S)(?:[|:\-]*\|[|:\-]*|:?-{3,}:?)(?!\S)")
+
+
+def is_compressible(segment: Segment) -> bool:
+    """True when a text compressor may drop parts of ``segment``."""
+    return not segment.protected and segment.kind in TEXT_KINDS and bool(segment.text)
+
+
+def check_force_tokens(force_tokens: Sequence[str]) -> tuple[str, ...]:
+    """Validate ``force_tokens`` (a list of strings) and return it as a tuple."""
+    if (
+        isinstance(force_tokens, str)
+        or not isinstance(force_tokens, Sequence | set | frozenset)
+        or not all(isinstance(t, str) for t in force_tokens)
+    ):
+        raise ConfigurationError(
+            f"force_tokens takes a list of strings, e.g. ['ID-42', '?'], got {force_tokens!r}"
+        )
+    return tuple(sorted(force_tokens)) if isinstance(force_tokens, set | frozenset) else tuple(force_tokens)
+
+
+def check_unit(unit: str) -> None:
+    """Raise :class:`ConfigurationError` unless ``unit`` is one of :data:`UNITS`."""
+    if unit not in UNITS:
+        raise ConfigurationError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
+
+
+@dataclass(frozen=True)
+class UnitTable:
+    """The units of all compressible segments, as parallel arrays.
+
+    Attributes:
+        texts: The text of each input segment (protected ones included, unsplit).
+        bounds: For each input segment, the ``[lo, hi)`` range of its units.
+        starts: Start character offset of each unit in its segment's text.
+        ends: End character offset of each unit.
+        costs: Cost of each unit in target tokens.
+        unit: The unit name the segments were split into.
+    """
+
+    texts: tuple[str, ...]
+    bounds: tuple[tuple[int, int], ...]
+    starts: np.ndarray
+    ends: np.ndarray
+    costs: np.ndarray
+    unit: str
+    _words: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def words(self, segment: int) -> np.ndarray:
+        """The ``(n, 2)`` word spans of a segment's text, split once per table."""
+        import numpy as np
+
+        if segment not in self._words:
+            if self.unit == "word":
+                lo, hi = self.bounds[segment]
+                self._words[segment] = np.stack((self.starts[lo:hi], self.ends[lo:hi]), axis=1)
+            else:
+                self._words[segment] = np.stack(word_boundaries(self.texts[segment]), axis=1)
+        return self._words[segment]
+
+    def word_counts(self) -> np.ndarray:
+        """Number of words (:func:`contextzip.text.word_spans`) in each unit."""
+        import numpy as np
+
+        counts = np.zeros(len(self), dtype=np.float64)
+        for segment, (lo, hi) in enumerate(self.bounds):
+            if hi > lo:
+                starts = self.words(segment)[:, 0]
+                counts[lo:hi] = self.sum_points(segment, starts, np.ones(len(starts)))
+        return counts
+
+    def sum_points(self, segment: int, positions: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Sum per-position values (e.g. token surprisal) into the segment's units."""
+        import numpy as np
+
+        lo, hi = self.bounds[segment]
+        if hi == lo or len(positions) == 0:
+            return np.zeros(hi - lo, dtype=np.float64)
+        units = unit_of_position(self.ends[lo:hi], positions)
+        return np.bincount(units, weights=values, minlength=hi - lo).astype(np.float64)
+
+
+def build_unit_table(
+    segments: Sequence[Segment], encoded: Sequence[list[int]], unit: str, counter: TokenCounter
+) -> UnitTable:
+    """Split the compressible ``segments`` (already ``encoded``) into ``unit`` s with costs."""
+    import numpy as np
+
+    check_unit(unit)
+    starts: list[np.ndarray] = []
+    ends: list[np.ndarray] = []
+    costs: list[np.ndarray] = []
+    bounds: list[tuple[int, int]] = []
+    offset = 0
+    for segment, tokens in zip(segments, encoded, strict=True):
+        if is_compressible(segment):
+            spans = _unit_array(segment.text, tokens, unit, counter)
+        else:
+            spans = np.zeros((0, 2), dtype=np.int64)
+        starts.append(spans[:, 0])
+        ends.append(spans[:, 1])
+        if len(spans):
+            token_starts = counter.token_starts(segment.text, tokens)
+            costs.append(spread_token_costs(spans[:, 1], token_starts, len(segment.text)))
+        else:
+            costs.append(np.zeros(0, dtype=np.float64))
+        bounds.append((offset, offset + len(spans)))
+        offset += len(spans)
+    return UnitTable(
+        texts=tuple(s.text for s in segments),
+        bounds=tuple(bounds),
+        starts=np.concatenate(starts),
+        ends=np.concatenate(ends),
+        costs=np.concatenate(costs),
+        unit=unit,
+    )
+
+
+def forced_units(table: UnitTable, force_tokens: Sequence[str]) -> np.ndarray:
+    """Units that must stay: those overlapping a force token or Markdown table syntax."""
+    import numpy as np
+
+    forced = np.zeros(len(table), dtype=bool)
+    needles = [t for t in force_tokens if t and not t.isspace()]
+    for segment, (lo, hi) in enumerate(table.bounds):
+        if hi == lo:
+            continue
+        text = table.texts[segment]
+        ranges = [(i, i + len(needle)) for needle in needles for i in _occurrences(text, needle)]
+        if "|" in text:
+            ranges.extend(m.span() for m in _TABLE_SYNTAX.finditer(text))
+        if ranges:
+            forced[lo:hi] |= overlapping_units(table.starts[lo:hi], table.ends[lo:hi], ranges)
+    return forced
+
+
+def _occurrences(text: str, needle: str) -> list[int]:
+    found: list[int] = []
+    index = text.find(needle)
+    while index != -1:
+        found.append(index)
+        index = text.find(needle, index + len(needle))
+    return found
+
+
+def kept_runs(starts: np.ndarray, ends: np.ndarray, keep: np.ndarray) -> tuple[Span, ...]:
+    """Spans of runs of consecutive kept units (only whitespace lies between neighbours)."""
+    import numpy as np
+
+    kept = np.flatnonzero(keep)
+    if len(kept) == 0:
+        return ()
+    breaks = np.flatnonzero(np.diff(kept) != 1)
+    firsts = kept[np.concatenate(([0], breaks + 1))]
+    lasts = kept[np.concatenate((breaks, [len(kept) - 1]))]
+    return tuple(zip(starts[firsts].tolist(), ends[lasts].tolist(), strict=True))
+
+
+def _unit_array(text: str, tokens: list[int], unit: str, counter: TokenCounter) -> np.ndarray:
+    """The ``(n, 2)`` spans of ``text``'s units."""
+    import numpy as np
+
+    if unit == "word":
+        return np.stack(word_boundaries(text), axis=1)
+    if unit != "token":
+        return spans_as_array(unit_spans(text, unit))
+    token_starts = counter.token_starts(text, tokens)
+    # a token that starts inside a grapheme cluster (an accent, a joiner, half a flag)
+    # stays with the token before it, so no cluster is ever cut
+    starts = np.unique(token_starts[~extend_mask(text)[token_starts]]).tolist()
+    if starts and starts[0] != 0:
+        starts.insert(0, 0)
+    spans: list[Span] = []
+    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        piece = text[start:end]
+        stripped_start = start + (len(piece) - len(piece.lstrip()))
+        stripped_end = start + len(piece.rstrip())
+        if stripped_start < stripped_end:
+            spans.append((stripped_start, stripped_end))
+    return spans_as_array(spans)
