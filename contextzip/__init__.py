@@ -93,7 +93,16 @@ def compress(
     """
     budget = Budget(rate=rate, target_tokens=target_tokens)
     if isinstance(method, str):
-        compressor = get_compressor(method, **options)
+        try:
+            compressor = get_compressor(method, **options)
+        except UnknownCompressorError:
+            raise
+        except ConfigurationError as exc:
+            if "does not take option" not in str(exc):
+                raise
+            raise ConfigurationError(
+                f"{exc}; compress() itself takes rate, target_tokens, query and method"
+            ) from None
     elif options:
         raise ConfigurationError("options apply only when method is a name; configure the instance instead")
     else:

