@@ -9,7 +9,6 @@ first unit that does not fit stops the selection (truncation keeps a contiguous 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -69,7 +68,10 @@ def select_units(
     keep[order[:prefix]] = True
     remaining -= float(ordered_costs[:prefix].sum())
     if not in_order:
-        for index, cost in zip(order[prefix:].tolist(), ordered_costs[prefix:].tolist(), strict=True):
+        # only units that fit what is left can still be taken; the budget only shrinks
+        rest = order[prefix:]
+        rest = rest[costs[rest] <= remaining + 1e-9]
+        for index, cost in zip(rest.tolist(), costs[rest].tolist(), strict=True):
             if cost <= remaining + 1e-9:
                 keep[index] = True
                 remaining -= cost
@@ -120,12 +122,16 @@ def overlapping_units(
     """Boolean mask of the units that overlap any of the character ``ranges``."""
     import numpy as np
 
-    mask = np.zeros(len(unit_starts), dtype=bool)
-    for start, end in ranges:
-        first = int(np.searchsorted(unit_ends, start, side="right"))
-        last = int(np.searchsorted(unit_starts, end, side="left"))
-        mask[first:last] = True
-    return mask
+    if len(unit_starts) == 0 or not ranges:
+        return np.zeros(len(unit_starts), dtype=bool)
+    bounds = np.asarray(ranges, dtype=np.int64).reshape(-1, 2)
+    firsts = np.searchsorted(unit_ends, bounds[:, 0], side="right")
+    lasts = np.searchsorted(unit_starts, bounds[:, 1], side="left")
+    # +1 where a covered run begins, -1 after it ends; a running sum > 0 means covered
+    change = np.zeros(len(unit_starts) + 1, dtype=np.int64)
+    np.add.at(change, firsts, 1)
+    np.add.at(change, np.maximum(lasts, firsts), -1)
+    return np.cumsum(change[:-1]) > 0
 
 
 def drop_lowest(
@@ -154,9 +160,6 @@ def add_best(keep: np.ndarray, priority: np.ndarray, costs: np.ndarray, room: fl
     count = len(fits) if fits.all() else int(np.argmin(fits))
     keep[order[:count]] = True
     return count > 0
-
-
-_NEWLINE = re.compile("\n")
 
 
 class JoinCostModel:
@@ -194,7 +197,8 @@ class JoinCostModel:
             if hi <= lo:
                 continue
             self.segment[lo:hi] = segment
-            breaks = np.fromiter((m.start() for m in _NEWLINE.finditer(text)), dtype=np.int64)
+            code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            breaks = np.flatnonzero(code_points == 0x0A)
             previous_ends = np.concatenate(([0], ends[lo : hi - 1]))
             # a break lies in the gap before unit k when one falls in [previous end, start)
             line_break_before[lo:hi] = np.searchsorted(breaks, starts[lo:hi]) - np.searchsorted(

@@ -136,9 +136,7 @@ def word_boundaries(text: str) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     spaces = _space_table()
     is_space = (code_points < len(spaces)) & spaces[np.minimum(code_points, len(spaces) - 1)]
-    is_cjk = np.zeros(len(code_points), dtype=bool)
-    for lo, hi in _CJK_RANGES:
-        is_cjk |= (code_points >= lo) & (code_points <= hi)
+    is_cjk = _in_ranges(code_points, _CJK_RANGES)
     extend = _extend_mask(code_points) & ~is_space
     in_word = ~is_space
     # the character a cluster is built on decides whether it stands alone (CJK) or not
@@ -174,17 +172,41 @@ def _extend_mask(code_points: np.ndarray) -> np.ndarray:
 
     if len(code_points) == 0:
         return np.zeros(0, dtype=bool)
-    extend = np.zeros(len(code_points), dtype=bool)
-    for lo, hi in _EXTEND_RANGES:
-        extend |= (code_points >= lo) & (code_points <= hi)
+    extend = _in_ranges(code_points, _EXTEND_RANGES)
     # after a zero-width joiner the next character joins the cluster (👩‍💻)
     extend[1:] |= code_points[:-1] == 0x200D
     # regional indicators pair up into flags: the second of each pair extends the first
+    if int(code_points.max()) < 0x1F1E6:
+        return extend
     regional = (code_points >= 0x1F1E6) & (code_points <= 0x1F1FF)
     if regional.any():
         run_start = np.maximum.accumulate(np.where(~regional, np.arange(len(code_points)), -1))
         extend |= regional & ((np.arange(len(code_points)) - run_start) % 2 == 0)
     return extend
+
+
+def _in_ranges(code_points: np.ndarray, ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """Membership of each code point in ``ranges``: a table lookup in the BMP."""
+    import numpy as np
+
+    in_bmp = _bmp_table(ranges)[np.minimum(code_points, 0xFFFF)] & (code_points <= 0xFFFF)
+    if int(code_points.max()) <= 0xFFFF:
+        return in_bmp
+    for lo, hi in ranges:
+        if hi > 0xFFFF:
+            in_bmp |= (code_points >= lo) & (code_points <= hi)
+    return in_bmp
+
+
+@functools.lru_cache(maxsize=4)
+def _bmp_table(ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
+    import numpy as np
+
+    table = np.zeros(0x10000, dtype=bool)
+    for lo, hi in ranges:
+        if lo <= 0xFFFF:
+            table[lo : min(hi, 0xFFFF) + 1] = True
+    return table
 
 
 @functools.lru_cache(maxsize=1)

@@ -89,8 +89,16 @@ class UnigramSurprisal:
         import numpy as np
 
         tokens = [text[s:e] for s, e in zip(words[:, 0].tolist(), words[:, 1].tolist(), strict=True)]
-        bits_of = {word: self.word_bits(word) for word in dict.fromkeys(tokens)}
-        return np.fromiter(map(bits_of.__getitem__, tokens), dtype=np.float64, count=len(tokens))
+        index = {word: i for i, word in enumerate(dict.fromkeys(tokens))}
+        # the common case in one pass: an ASCII word found as it is in the language's list
+        table, _ = _frequencies(self.language)
+        keys = [word.lower().strip(_STRIP) for word in index]
+        found = [table.get(key, 0.0) if key.isascii() else 0.0 for key in keys]
+        bits = -np.log2(np.maximum(np.asarray(found, dtype=np.float64), 1e-300))
+        for position in np.flatnonzero(np.asarray(found) == 0.0).tolist():
+            bits[position] = self.word_bits(keys[position] or "")
+        positions = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        return bits[positions]
 
     def surprisal(self, text: str, words: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return one position per character of every word and the bits it carries.

@@ -42,7 +42,7 @@ UNITS = ("token", "word", "phrase", "sentence", "paragraph")
 TEXT_KINDS = frozenset({"text", "markdown", "tool_output"})
 
 # Markdown table syntax (a cell border or a header rule) is kept so tables keep their pipes.
-_TABLE_SYNTAX = re.compile(r"(?<!\S)(?:[|:\-]*\|[|:\-]*|:?-{3,}:?)(?!\S)")
+_TABLE_SYNTAX = re.compile(r"[|:\-]*\|[|:\-]*|:?-{3,}:?")
 
 
 def is_compressible(segment: Segment) -> bool:
@@ -175,10 +175,22 @@ def forced_units(table: UnitTable, force_tokens: Sequence[str]) -> np.ndarray:
         text = table.texts[segment]
         ranges = [(i, i + len(needle)) for needle in needles for i in _occurrences(text, needle)]
         if "|" in text:
-            ranges.extend(m.span() for m in _TABLE_SYNTAX.finditer(text))
+            ranges.extend(_table_syntax(text))
         if ranges:
             forced[lo:hi] |= overlapping_units(table.starts[lo:hi], table.ends[lo:hi], ranges)
     return forced
+
+
+def _table_syntax(text: str) -> list[tuple[int, int]]:
+    """Spans of whole words made of table syntax only (``|``, ``|---|``, ``:---:``)."""
+    found = []
+    for match in _TABLE_SYNTAX.finditer(text):
+        start, end = match.span()
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if before.isspace() and after.isspace():
+            found.append((start, end))
+    return found
 
 
 def _occurrences(text: str, needle: str) -> list[int]:
