@@ -25,10 +25,12 @@ import argparse
 import importlib
 import inspect
 import resource
+import statistics
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import contextzip
@@ -153,10 +155,24 @@ def build_texts(sizes: Sequence[int], counter: contextzip.TokenCounter) -> tuple
 
 
 def measure(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """Median seconds of ``fn`` over ``repeats`` and peak RSS growth (MiB) across them."""
+    """Median seconds of ``fn`` over ``repeats``, then peak RSS growth (MiB) of one more call.
+
+    The RSS sampler is a Python thread; it would steal the GIL from pure-Python work and
+    slow it, so memory is measured on a separate, untimed call.
+    """
+    seconds = median_time(fn, repeats)
     with PeakRSS() as rss:
-        seconds = median_time(fn, repeats)
+        fn()
     return seconds, rss.growth_mib
+
+
+def measure_pair(peer: Callable[[], object], fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median seconds of ``peer`` and of ``fn``, their calls alternated so both see the same noise."""
+    peer_times, times = [], []
+    for _ in range(repeats):
+        peer_times.append(median_time(peer, 1))
+        times.append(median_time(fn, 1))
+    return statistics.median(peer_times), statistics.median(times)
 
 
 def _compress(compressor: contextzip.Compressor, text: str) -> Callable[[], object]:
@@ -183,13 +199,18 @@ def run(sizes: Sequence[int], *, quick: bool, lm_sizes: Sequence[int], precision
     for size in sizes:
         text = texts[size]
         repeats = (3 if size < TARGET_SIZE else 2) if quick else (5 if size < TARGET_SIZE else 3)
-        counter.encode(text)  # warm-up, as for the backends
-        peer_seconds, peer_rss = measure(lambda text=text: counter.encode(text), repeats)
-        rows.append(Row("tiktoken encode (peer)", size, peer_seconds, peer_seconds, peer_rss))
-        seconds, rss = measure(_compress(unigram, text), repeats)
-        rows.append(Row("selfinfo (unigram)", size, seconds, peer_seconds, rss))
+        encode = partial(counter.encode, text)
+        compress_unigram = _compress(unigram, text)
+        encode()  # warm-up, as for the backends
+        compress_unigram()
+        peer_seconds, seconds = measure_pair(encode, compress_unigram, repeats)
+        rows.append(Row("tiktoken encode (peer)", size, peer_seconds, peer_seconds, measure(encode, 1)[1]))
+        rows.append(Row("selfinfo (unigram)", size, seconds, peer_seconds, measure(compress_unigram, 1)[1]))
         if lm is not None and size in lm_sizes:
-            seconds, rss = measure(_compress(lm, text), 1)
+            # one long call: sampling memory during it costs the GIL-free torch work nothing
+            with PeakRSS() as lm_rss:
+                seconds = median_time(_compress(lm, text), 1)
+            rss = lm_rss.growth_mib
             rows.append(Row(f"selfinfo-lm (SmolLM2-135M, {precision})", size, seconds, peer_seconds, rss))
     return rows
 
@@ -226,10 +247,11 @@ def report(rows: Sequence[Row], *, quick: bool, precision: str) -> str:
     lines = [
         table,
         "",
-        f"Compression at rate={RATE}, unit=word. Times are medians of {repeats} calls after a warm-up "
-        "for the peer and unigram, one call for the LM. The ratio is the backend's median over "
-        "tiktoken-encoding the same text in this run. Peak RSS growth is over the RSS before the "
-        "calls, sampled every 5 ms (models and dictionaries are loaded during warm-up, so not counted).",
+        f"Compression at rate={RATE}, unit=word. Times are medians of {repeats} calls after a warm-up, "
+        "peer and unigram calls alternated so both see the same machine noise; one call for the LM. "
+        "The ratio is the backend's median over tiktoken-encoding the same text in this run. Peak RSS "
+        "growth is over the RSS before a call, sampled every 5 ms on a separate untimed call (during "
+        "the call for the LM); models and dictionaries load during warm-up, so they are not counted.",
         f"Process peak RSS (ru_maxrss): {_max_rss_mib():,.1f} MiB.",
     ]
     target = next((r for r in rows if r.backend.startswith("selfinfo (") and r.tokens == TARGET_SIZE), None)
