@@ -46,8 +46,8 @@ def cache_dir() -> Path:
     """The folder contextzip writes converted models and downloaded data to.
 
     Example:
-        >>> cache_dir().name
-        'contextzip'
+        >>> cache_dir().is_absolute()  # ~/.cache/contextzip unless the environment says otherwise
+        True
     """
     if os.environ.get("CONTEXTZIP_CACHE_DIR"):
         return Path(os.environ["CONTEXTZIP_CACHE_DIR"])
