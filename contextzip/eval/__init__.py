@@ -1,1 +1,35 @@
-"""Offline QA-benchmark evaluation of compressors."""
+"""Offline QA-benchmark evaluation: what each compressor keeps at each ratio, and how fast.
+
+The pieces, each its own module:
+
+* :mod:`~contextzip.eval.datasets` — datasets by name (SQuAD dev, SQuAD-shifts
+  ``new_wiki``, CoQA, ``squad-multidoc``, ``synthetic``, the committed ``fixture``) and
+  users' JSONL files; :mod:`~contextzip.eval.sources` fetches the QA files once;
+* :mod:`~contextzip.eval.readers` — ``presence`` (no LLM), ``local`` (a small causal
+  LM) and ``openai`` (any OpenAI-compatible endpoint);
+* :mod:`~contextzip.eval.metrics` — SQuAD EM/F1, ROUGE-L, answer presence, latency;
+* :mod:`~contextzip.eval.runner` — compress, read, score, one JSON line per result,
+  resumable;
+* :mod:`~contextzip.eval.report` and :mod:`~contextzip.eval.plot` — summary JSON, a
+  Markdown table and quality-vs-ratio plots.
+
+``contextzip eval`` on the command line ties them together.
+"""
+
+from contextzip.eval.datasets import DATASETS, load_dataset
+from contextzip.eval.readers import get_reader
+from contextzip.eval.report import summarize, write_report
+from contextzip.eval.runner import run_eval
+from contextzip.eval.types import QASample, ReaderOutput, SampleResult
+
+__all__ = [
+    "DATASETS",
+    "QASample",
+    "ReaderOutput",
+    "SampleResult",
+    "get_reader",
+    "load_dataset",
+    "run_eval",
+    "summarize",
+    "write_report",
+]

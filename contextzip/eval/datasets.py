@@ -1,0 +1,136 @@
+"""Datasets by name, and loaders for users' own JSONL files.
+
+=================  ===================================================================
+name               samples
+=================  ===================================================================
+``squad``          SQuAD v1.1 dev: a question over its own paragraph
+``new-wiki``       SQuAD-shifts ``new_wiki``: the same over newer Wikipedia articles
+``coqa``           CoQA: conversational questions (with the previous turns) over a story
+``squad-multidoc`` SQuAD dev questions over their paragraph plus distractors, ``length``
+                   tokens (2000 / 8000 / 16000), dev articles by default
+``synthetic``      RULER-style needle, multi-key, variable-tracking and aggregation tasks
+                   over a real-text haystack, ``length`` tokens
+``fixture``        ``squad-multidoc`` built from the small committed SQuAD subset
+                   (no download; for tests and demos)
+``jsonl:PATH``     a file of ``{"context", "question", "answers"}`` lines
+``longbench:PATH`` a LongBench-format file of ``{"context", "input", "answers"}`` lines
+=================  ===================================================================
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from contextzip.errors import ConfigurationError
+from contextzip.eval.types import QASample, answers_tuple
+
+__all__ = ["DATASETS", "load_dataset", "read_jsonl_samples"]
+
+DATASETS = (
+    "squad",
+    "new-wiki",
+    "coqa",
+    "squad-multidoc",
+    "synthetic",
+    "fixture",
+    "jsonl:PATH",
+    "longbench:PATH",
+)
+
+
+def load_dataset(
+    name: str,
+    *,
+    limit: int | None = None,
+    length: int = 8000,
+    split: str = "dev",
+    seed: int = 0,
+) -> list[QASample]:
+    """Load up to ``limit`` samples of dataset ``name``, in a fixed order.
+
+    Samples without a gold answer are skipped.
+
+    Args:
+        name: One of :data:`DATASETS`.
+        limit: Keep the first ``limit`` samples (``None``: all).
+        length: Context size in tokens for ``squad-multidoc``, ``synthetic`` and ``fixture``.
+        split: Article split for ``squad-multidoc``: ``"dev"``, ``"train"`` or ``"all"``.
+        seed: Seed of the generated datasets.
+
+    Example:
+        >>> samples = load_dataset("fixture", limit=3, length=1000)
+        >>> len(samples), samples[0].dataset
+        (3, 'squad-multidoc')
+    """
+    if limit is not None and limit < 1:
+        raise ConfigurationError(f"limit must be >= 1, got {limit}")
+    answerable = (s for s in _iterate(name, length=length, split=split, seed=seed) if s.answers)
+    return list(itertools.islice(answerable, limit))
+
+
+def _iterate(name: str, *, length: int, split: str, seed: int) -> Iterator[QASample]:
+    from contextzip.eval import sources
+    from contextzip.eval.multidoc import multidoc_samples
+
+    if name == "squad":
+        return sources.squad_samples(sources.squad_articles("squaddev_v1.1.json"), "squad")
+    if name == "new-wiki":
+        return sources.squad_samples(sources.squad_articles("new_wiki_v1.0.json"), "new-wiki")
+    if name == "coqa":
+        return sources.coqa_samples()
+    if name == "squad-multidoc":
+        return multidoc_samples(sources.squad_articles(), target_tokens=length, split=split, seed=seed)
+    if name == "fixture":
+        return multidoc_samples(sources.fixture_articles(), target_tokens=length, split="all", seed=seed)
+    if name == "synthetic":
+        from contextzip.eval.synthetic import generate
+
+        return iter(generate(lengths=(length,), seed=seed))
+    for prefix, fields in (("jsonl:", ("context", "question")), ("longbench:", ("context", "input"))):
+        if name.startswith(prefix):
+            return read_jsonl_samples(
+                Path(name[len(prefix) :]), context_key=fields[0], question_key=fields[1]
+            )
+    raise ConfigurationError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def read_jsonl_samples(
+    path: Path, *, context_key: str = "context", question_key: str = "question"
+) -> Iterator[QASample]:
+    """Samples from a JSONL file with a context, a question and a list of answers per line.
+
+    ``context`` may also be a list of documents. An ``_id`` or ``id`` field names the
+    sample; otherwise its line number does.
+
+    Raises:
+        ConfigurationError: The file is missing, a line is not JSON, or a field is absent
+            (the message names the file, line and field).
+    """
+    if not path.is_file():
+        raise ConfigurationError(f"dataset file {path} does not exist")
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row: dict[str, Any] = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigurationError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            for key in (context_key, question_key, "answers"):
+                if key not in row:
+                    raise ConfigurationError(f"{path}:{number}: missing field {key!r}")
+            context = row[context_key]
+            documents = tuple(context) if isinstance(context, list) else (str(context),)
+            answers = row["answers"] if isinstance(row["answers"], list) else [row["answers"]]
+            yield QASample(
+                id=str(row.get("_id", row.get("id", number))),
+                question=str(row[question_key]),
+                answers=answers_tuple([str(a) for a in answers]),
+                documents=documents,
+                dataset=path.stem,
+                meta={"line": number},
+            )

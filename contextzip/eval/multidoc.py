@@ -1,0 +1,115 @@
+"""``squad-multidoc``: a question, its gold paragraph and distractors, sized in tokens.
+
+For each question the context holds its gold paragraph plus distractor paragraphs —
+half (as available) from the same article, which look relevant, the rest from other
+articles — added until the next one would pass ``target_tokens``, then shuffled with a
+generator seeded by the question id and ``seed``. Articles are split into train and
+dev by a hash of their title (a quarter go to dev), so tuning on train never sees a
+dev article.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator, Sequence
+
+from contextzip.errors import ConfigurationError
+from contextzip.eval.sources import Article
+from contextzip.eval.types import QASample
+from contextzip.tokens import TokenCounter
+
+__all__ = ["SPLITS", "article_split", "multidoc_samples"]
+
+SPLITS = ("train", "dev", "all")
+
+
+def article_split(title: str) -> str:
+    """``"dev"`` for about a quarter of the articles (by a hash of the title), else ``"train"``.
+
+    Example:
+        >>> article_split("Super_Bowl_50") in ("train", "dev")
+        True
+    """
+    return "dev" if hashlib.sha1(title.encode()).digest()[0] % 4 == 0 else "train"
+
+
+def multidoc_samples(
+    articles: Sequence[Article],
+    *,
+    target_tokens: int = 8000,
+    split: str = "dev",
+    seed: int = 0,
+    counter: TokenCounter | None = None,
+) -> Iterator[QASample]:
+    """Yield multi-document samples whose contexts hold about ``target_tokens`` tokens.
+
+    Args:
+        articles: SQuAD-format articles (all of them: distractors come from every split).
+        target_tokens: Context size in target-LLM tokens (2000, 8000, 16000, ...).
+        split: Which articles' questions to use: ``"train"``, ``"dev"`` or ``"all"``.
+        seed: Changes the distractors and the order, deterministically.
+        counter: Token counter (o200k_base by default).
+
+    Example:
+        >>> from contextzip.eval.sources import fixture_articles
+        >>> s = next(multidoc_samples(fixture_articles(), target_tokens=1500, split="all"))
+        >>> len(s.documents) > 1 and s.documents[s.meta["gold_index"]] == s.meta["gold"]
+        True
+    """
+    if split not in SPLITS:
+        raise ConfigurationError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if target_tokens < 200:
+        raise ConfigurationError(f"target_tokens must be >= 200, got {target_tokens}")
+    counter = counter or TokenCounter()
+    pool = [
+        (article.title, text, counter.count(text)) for article in articles for text, _ in article.paragraphs
+    ]
+    for article in articles:
+        if split != "all" and article_split(article.title) != split:
+            continue
+        for index, (gold, questions) in enumerate(article.paragraphs):
+            for qid, question, answers in questions:
+                rng = random.Random(f"{seed}:{qid}")
+                documents = _fill(gold, article.title, pool, target_tokens, counter, rng)
+                rng.shuffle(documents)
+                yield QASample(
+                    id=qid,
+                    question=question,
+                    answers=answers,
+                    documents=tuple(documents),
+                    dataset="squad-multidoc",
+                    meta={
+                        "article": article.title,
+                        "paragraph": index,
+                        "gold": gold,
+                        "gold_index": documents.index(gold),
+                        "target_tokens": target_tokens,
+                    },
+                )
+
+
+def _fill(
+    gold: str,
+    title: str,
+    pool: Sequence[tuple[str, str, int]],
+    target_tokens: int,
+    counter: TokenCounter,
+    rng: random.Random,
+) -> list[str]:
+    same = [p for p in pool if p[0] == title and p[1] != gold]
+    other = [p for p in pool if p[0] != title]
+    rng.shuffle(same)
+    rng.shuffle(other)
+    # alternate same-article and other-article distractors while both last
+    ordered = [p for pair in zip(same, other, strict=False) for p in pair]
+    ordered += same[len(other) :] + other[len(same) :]
+    documents, used = [gold], counter.count(gold)
+    for _, text, tokens in ordered:
+        if used + tokens + 1 > target_tokens:
+            continue
+        documents.append(text)
+        used += tokens + 1  # the blank line between documents
+        if used >= target_tokens * 0.97:
+            break
+    return documents

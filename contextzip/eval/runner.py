@@ -1,0 +1,169 @@
+"""Run compressors over QA samples at several rates, read the results, and record them.
+
+For every sample, method and rate the runner compresses the sample's documents (one
+segment each, the question as the query), checks whether a gold answer survived
+(``presence``), asks the reader, scores its answer (EM, F1, ROUGE-L) and appends one
+:class:`~contextzip.eval.types.SampleResult` line to ``samples.jsonl``. The
+uncompressed context is run too, as method ``original`` at rate 1.0.
+
+Runs are resumable: results already in ``samples.jsonl`` (same dataset, sample,
+method, rate and reader) are not computed again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from contextzip.errors import ConfigurationError
+from contextzip.eval.metrics import answer_presence, exact_match, f1, rouge_l
+from contextzip.eval.types import QASample, Reader, SampleResult
+from contextzip.protocol import Compressor, get_compressor
+from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
+from contextzip.types import Budget, Segment
+
+__all__ = ["BASELINE", "load_results", "run_eval"]
+
+logger = logging.getLogger(__name__)
+
+#: The method name of the uncompressed run.
+BASELINE = "original"
+RESULTS_FILE = "samples.jsonl"
+
+
+def run_eval(
+    samples: Sequence[QASample],
+    *,
+    methods: Sequence[str],
+    rates: Sequence[float],
+    reader: Reader,
+    out_dir: Path,
+    method_options: Mapping[str, Mapping[str, Any]] | None = None,
+    baseline: bool = True,
+    progress: bool | None = None,
+    encoding: str = DEFAULT_ENCODING,
+) -> list[SampleResult]:
+    """Evaluate ``methods`` at ``rates`` on ``samples``; return every result in ``out_dir``.
+
+    Args:
+        samples: The questions and their documents.
+        methods: Registered compressor names.
+        rates: Requested rates, each in ``(0, 1]``.
+        reader: Reads the compressed context (see :mod:`contextzip.eval.readers`).
+        out_dir: Where ``samples.jsonl`` is written (and resumed from).
+        method_options: Constructor options per method name.
+        baseline: Also run the uncompressed context (method ``original``, rate 1.0).
+        progress: Show a progress bar; ``None`` shows it on a terminal.
+        encoding: The tiktoken encoding budgets and counts use.
+
+    Returns:
+        All results in ``samples.jsonl`` for these samples, methods, rates and reader,
+        including those from earlier runs.
+
+    Example:
+        >>> import tempfile
+        >>> from contextzip.eval.datasets import load_dataset
+        >>> from contextzip.eval.readers import PresenceReader
+        >>> out = Path(tempfile.mkdtemp())
+        >>> results = run_eval(load_dataset("fixture", limit=2, length=1000), methods=["truncate"],
+        ...                    rates=[0.5], reader=PresenceReader(), out_dir=out, progress=False)
+        >>> sorted({(r.method, r.rate) for r in results})
+        [('original', 1.0), ('truncate', 0.5)]
+    """
+    for rate in rates:
+        Budget(rate=rate)  # validates
+    if not methods and not baseline:
+        raise ConfigurationError("nothing to run: give at least one method, or baseline=True")
+    options = dict(method_options or {})
+    compressors: dict[str, Compressor] = {
+        name: get_compressor(name, **dict(options.get(name, {}))) for name in methods
+    }
+    counter = TokenCounter(encoding)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / RESULTS_FILE
+    done = {result.key: result for result in load_results(path)}
+    plan = [(BASELINE, 1.0)] if baseline else []
+    plan += [(method, float(rate)) for method in methods for rate in rates]
+    wanted: list[tuple[str, str, str, float, str]] = []
+    todo: list[tuple[QASample, str, float]] = []
+    for sample in samples:
+        for method, rate in plan:
+            key = (sample.dataset, sample.id, method, rate, reader.name)
+            wanted.append(key)
+            if key not in done:
+                todo.append((sample, method, rate))
+    if len(todo) < len(wanted):
+        logger.info("resuming: %d of %d results are done already", len(wanted) - len(todo), len(wanted))
+    with open(path, "a", encoding="utf-8") as sink:
+        for sample, method, rate in _progress(todo, progress):
+            result = _evaluate(sample, method, rate, compressors.get(method), reader, counter)
+            sink.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            sink.flush()
+            done[result.key] = result
+    return [done[key] for key in wanted]
+
+
+def load_results(path: Path) -> list[SampleResult]:
+    """Results recorded in a ``samples.jsonl`` file (empty when it does not exist).
+
+    A last line cut short by an interrupted run is ignored.
+    """
+    if not path.is_file():
+        return []
+    results = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                results.append(SampleResult.from_json(json.loads(line)))
+            except (json.JSONDecodeError, TypeError):
+                logger.warning("skipping an unreadable line in %s", path)
+    return results
+
+
+def _evaluate(
+    sample: QASample,
+    method: str,
+    rate: float,
+    compressor: Compressor | None,
+    reader: Reader,
+    counter: TokenCounter,
+) -> SampleResult:
+    if compressor is None:  # the uncompressed baseline
+        context = sample.context
+        tokens_before = tokens_after = sum(counter.count(d) for d in sample.documents)
+        seconds, reason = 0.0, None
+    else:
+        segments = [Segment(document, id=str(i)) for i, document in enumerate(sample.documents)]
+        compressed = compressor.compress(segments, query=sample.question, budget=Budget(rate=rate))
+        context = compressed.text
+        tokens_before, tokens_after = compressed.tokens_before, compressed.tokens_after
+        seconds, reason = compressed.elapsed_s, compressed.reason
+    output = reader.read(sample.question, context)
+    prediction = output.prediction
+    return SampleResult(
+        dataset=sample.dataset,
+        sample_id=sample.id,
+        method=method,
+        rate=rate,
+        reader=reader.name,
+        tokens_before=tokens_before,
+        tokens_after=tokens_after,
+        achieved_rate=tokens_after / tokens_before if tokens_before else 1.0,
+        ratio=tokens_before / max(tokens_after, 1),  # all dropped counts as one token
+        compress_seconds=seconds,
+        presence=answer_presence(context, sample.answers),
+        prediction=prediction,
+        exact_match=None if prediction is None else exact_match(prediction, sample.answers),
+        f1=None if prediction is None else f1(prediction, sample.answers),
+        rouge_l=None if prediction is None else rouge_l(prediction, sample.answers),
+        reason=reason,
+    )
+
+
+def _progress(items: list[Any], show: bool | None) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc="eval", unit="run", disable=None if show is None else not show)

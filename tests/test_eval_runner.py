@@ -1,0 +1,109 @@
+"""The evaluation runner and `contextzip eval`, on the committed fixture (no download)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from contextzip import ConfigurationError
+from contextzip.eval.datasets import load_dataset
+from contextzip.eval.readers import PresenceReader
+from contextzip.eval.runner import RESULTS_FILE, load_results, run_eval
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return load_dataset("fixture", limit=12, length=1500)
+
+
+def run(samples, out, **kwargs):
+    options = {"methods": ["truncate", "selfinfo", "random"], "rates": [1.0, 0.5, 0.2]} | kwargs
+    return run_eval(samples, reader=PresenceReader(), out_dir=out, progress=False, **options)
+
+
+def test_nothing_is_lost_when_nothing_is_asked(samples, tmp_path):
+    results = run(samples, tmp_path)
+    full = [r for r in results if r.rate == 1.0]
+    assert len(full) == len(samples) * 4  # the baseline and three methods at rate 1.0
+    assert all(r.presence == 1.0 and r.tokens_after == r.tokens_before for r in full)
+    compressed = [r for r in results if r.rate == 0.2]
+    assert all(abs(r.achieved_rate - 0.2) < 0.05 for r in compressed)
+    assert sum(r.presence for r in compressed) < len(compressed)  # 5x compression does lose some answers
+
+
+def test_results_are_resumed_not_recomputed(samples, tmp_path):
+    first = run(samples[:6], tmp_path)
+    lines = (tmp_path / RESULTS_FILE).read_text().splitlines()
+    again = run(samples[:6], tmp_path)
+    assert (tmp_path / RESULTS_FILE).read_text().splitlines() == lines
+    assert [r.to_json() for r in again] == [r.to_json() for r in first]
+    more = run(samples, tmp_path)  # only the new samples are computed
+    assert len((tmp_path / RESULTS_FILE).read_text().splitlines()) == len(more)
+
+
+def test_a_torn_last_line_is_skipped(samples, tmp_path):
+    run(samples[:2], tmp_path, methods=["truncate"], rates=[0.5])
+    with open(tmp_path / RESULTS_FILE, "a") as handle:
+        handle.write('{"dataset": "squad-mul')
+    assert len(load_results(tmp_path / RESULTS_FILE)) == 4
+
+
+def test_presence_numbers_are_reproducible(samples, tmp_path):
+    a = run(samples, tmp_path / "a")
+    b = run(samples, tmp_path / "b")
+    assert [(r.method, r.rate, r.presence, r.tokens_after) for r in a] == [
+        (r.method, r.rate, r.presence, r.tokens_after) for r in b
+    ]
+
+
+def test_bad_runs_are_rejected(samples, tmp_path):
+    with pytest.raises(ConfigurationError, match=r"\(0, 1\]"):
+        run(samples, tmp_path, rates=[1.5])
+    with pytest.raises(ConfigurationError, match="unknown compressor"):
+        run(samples, tmp_path, methods=["nope"])
+
+
+def test_cli_eval_writes_table_json_and_plot(tmp_path):
+    out = tmp_path / "report"
+    command = [sys.executable, "-m", "contextzip", "eval", "--dataset", "fixture",
+               "--methods", "random,selfinfo", "--rates", "0.5,0.2", "--reader", "presence",
+               "--limit", "10", "--length", "2000", "--out", str(out), "--quiet"]  # fmt: skip
+    result = subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, timeout=300, env=dict(os.environ)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| selfinfo" in result.stdout and "| random" in result.stdout
+    for name in ("samples.jsonl", "summary.json", "summary.md", "plot.png"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    original = [row for row in summary if row["method"] == "original"]
+    assert original and original[0]["presence"] == 1.0
+    assert (out / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_eval_bad_arguments_are_one_line(tmp_path):
+    command = [sys.executable, "-m", "contextzip", "eval", "--dataset", "fixture", "--methods", "selfinfo",
+               "--rates", "half", "--out", str(tmp_path)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "not a number" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.package_index
+def test_the_issue_command_runs_offline_on_squad_multidoc(tmp_path):
+    command = [sys.executable, "-m", "contextzip", "eval", "--dataset", "squad-multidoc",
+               "--methods", "random,selfinfo", "--rates", "0.5,0.2", "--reader", "presence",
+               "--limit", "50", "--out", str(tmp_path), "--quiet"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "summary.json").read_text())
+    assert {row["method"] for row in rows} == {"original", "random", "selfinfo"}
+    assert all(row["samples"] == 50 for row in rows)
+    assert next(row for row in rows if row["method"] == "original")["presence"] == 1.0
+    assert (tmp_path / "plot.png").is_file()
