@@ -79,7 +79,8 @@ def _add_eval_parser(commands: Any) -> None:
         "eval",
         help="measure compressors on a QA benchmark",
         description="Compress each sample's context with every method at every rate, read it, "
-        "and write samples.jsonl, summary.json, summary.md and plot.png to --out.",
+        "and write samples.jsonl, summary.json, summary.md and plot.png to --out. Results already "
+        "in --out are reused, and the report covers every result recorded there.",
     )
     evaluate.add_argument("--dataset", "-d", required=True, help="squad, new-wiki, coqa, squad-multidoc, "
                           "synthetic, fixture, jsonl:PATH or longbench:PATH")  # fmt: skip
@@ -168,7 +169,7 @@ def _eval(args: argparse.Namespace) -> int:
     from contextzip.eval.datasets import load_dataset
     from contextzip.eval.readers import get_reader
     from contextzip.eval.report import write_report
-    from contextzip.eval.runner import run_eval
+    from contextzip.eval.runner import RESULTS_FILE, load_results, run_eval
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     rates = [_parse_rate(r) for r in args.rates.split(",") if r.strip()]
@@ -195,7 +196,9 @@ def _eval(args: argparse.Namespace) -> int:
         baseline=not args.no_baseline,
         progress=False if args.quiet else None,
     )
-    paths = write_report(results, out)
+    # the report covers everything recorded in the folder, earlier runs' methods included
+    recorded = load_results(out / RESULTS_FILE)
+    paths = write_report(recorded or results, out)
     sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
     sys.stderr.write(f"wrote {', '.join(str(p) for p in paths.values())}\n")
     return 0

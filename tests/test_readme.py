@@ -29,10 +29,15 @@ def test_readme_python_examples_run(monkeypatch: pytest.MonkeyPatch, capsys: pyt
 
 
 def shell_commands() -> list[str]:
+    """The commands of the README's CLI and evaluation sections (downloads excluded: the
+    squad-multidoc command is run by a slow test of its own)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Command line") : readme.index("## Architecture")]
-    block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
-    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+    commands = []
+    for start, end in (("## Command line", "## Evaluation"), ("## Evaluation", "## Architecture")):
+        section = readme[readme.index(start) : readme.index(end)]
+        block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
+        commands += [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+    return [c for c in commands if "squad-multidoc" not in c]
 
 
 @pytest.mark.parametrize("command", shell_commands())

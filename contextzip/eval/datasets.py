@@ -9,7 +9,7 @@ name               samples
 ``squad-multidoc`` SQuAD dev questions over their paragraph plus distractors, ``length``
                    tokens (2000 / 8000 / 16000), dev articles by default
 ``synthetic``      RULER-style needle, multi-key, variable-tracking and aggregation tasks
-                   over a real-text haystack, ``length`` tokens
+                   over a real-text haystack, ``length`` tokens, tasks in equal shares
 ``fixture``        ``squad-multidoc`` built from the small committed SQuAD subset
                    (no download; for tests and demos)
 ``jsonl:PATH``     a file of ``{"context", "question", "answers"}`` lines
@@ -68,11 +68,12 @@ def load_dataset(
     """
     if limit is not None and limit < 1:
         raise ConfigurationError(f"limit must be >= 1, got {limit}")
-    answerable = (s for s in _iterate(name, length=length, split=split, seed=seed) if s.answers)
+    samples = _iterate(name, length=length, split=split, seed=seed, limit=limit)
+    answerable = (s for s in samples if s.answers)
     return list(itertools.islice(answerable, limit))
 
 
-def _iterate(name: str, *, length: int, split: str, seed: int) -> Iterator[QASample]:
+def _iterate(name: str, *, length: int, split: str, seed: int, limit: int | None) -> Iterator[QASample]:
     from contextzip.eval import sources
     from contextzip.eval.multidoc import multidoc_samples
 
@@ -87,9 +88,11 @@ def _iterate(name: str, *, length: int, split: str, seed: int) -> Iterator[QASam
     if name == "fixture":
         return multidoc_samples(sources.fixture_articles(), target_tokens=length, split="all", seed=seed)
     if name == "synthetic":
-        from contextzip.eval.synthetic import generate
+        from contextzip.eval.synthetic import ALL_TASKS, generate
 
-        return iter(generate(lengths=(length,), seed=seed))
+        # every task gets an equal share of the samples asked for (10 each by default)
+        per_task = -(-limit // len(ALL_TASKS)) if limit else 10
+        return iter(generate(lengths=(length,), seed=seed, samples_per_task=per_task))
     for prefix, fields in (("jsonl:", ("context", "question")), ("longbench:", ("context", "input"))):
         if name.startswith(prefix):
             return read_jsonl_samples(
