@@ -30,16 +30,13 @@ depends on the Python version's docstrings).
 
 from __future__ import annotations
 
-import functools
-import importlib
-import inspect
 import random
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from contextzip.errors import ConfigurationError
+from contextzip.eval.haystack import default_haystack, haystack_paragraphs
 from contextzip.eval.types import QASample
 from contextzip.tokens import TokenCounter
 
@@ -92,16 +89,6 @@ _BY_LETTER: dict[str, tuple[str, ...]] = {
     for letter in sorted({w[0] for w in _NOUNS})
     if len(group := tuple(w for w in _NOUNS if w[0] == letter)) >= _NEEDLES
 }
-
-# Modules whose docstrings make the default haystack: plain prose, present in Python 3.10+.
-_HAYSTACK_MODULES: tuple[str, ...] = (
-    "argparse", "ast", "cmd", "codeop", "colorsys", "configparser", "copy", "csv", "dbm", "difflib",
-    "doctest", "fileinput", "gc", "getopt", "hashlib", "heapq", "inspect", "io", "json", "marshal",
-    "mimetypes", "pdb", "pyclbr", "random", "re", "rlcompleter", "sched", "shelve", "socketserver", "ssl",
-    "statistics", "subprocess", "sys", "tempfile", "time", "timeit", "tokenize", "typing", "unittest",
-    "zipimport",
-)  # fmt: skip
-_PLAIN_WORD = re.compile(r"[A-Za-z][a-z]*(?:'[a-z]+)?[.,;:!?)]?")
 
 
 @dataclass(frozen=True)
@@ -197,39 +184,6 @@ _BUILDERS: dict[str, Callable[[random.Random, int], _Task]] = {
 }
 
 
-def _is_prose(paragraph: str) -> bool:
-    words = paragraph.split()
-    plain = sum(1 for w in words if _PLAIN_WORD.fullmatch(w))
-    return len(words) >= 8 and ">>>" not in paragraph and plain >= 0.7 * len(words)
-
-
-@functools.cache
-def default_haystack() -> tuple[str, ...]:
-    """Real English paragraphs from the docstrings of 40 standard-library modules, offline.
-
-    Paragraphs (split at blank lines, whitespace collapsed) of at least 8 words, with no
-    ``>>>`` and mostly plain words, in a fixed module order; about 14,000 tokens, which
-    :func:`make_sample` cycles through for longer contexts. The same on every run of a
-    given Python version; a module that cannot be imported is skipped.
-
-    Example:
-        >>> paragraphs = default_haystack()
-        >>> len(paragraphs) > 100 and all(len(p.split()) >= 8 for p in paragraphs)
-        True
-    """
-    paragraphs: list[str] = []
-    for name in _HAYSTACK_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:  # e.g. ssl on a build without OpenSSL
-            continue
-        for block in (inspect.getdoc(module) or "").split("\n\n"):
-            paragraph = " ".join(block.split())
-            if _is_prose(paragraph):
-                paragraphs.append(paragraph)
-    return tuple(paragraphs)
-
-
 def _check_task(task: str) -> None:
     if task not in _BUILDERS:
         raise ConfigurationError(f"unknown synthetic task {task!r}; choose one of {', '.join(ALL_TASKS)}")
@@ -242,19 +196,6 @@ def _check_length(length_tokens: int) -> None:
         raise ConfigurationError(
             f"length_tokens={length_tokens} is out of range; pass a value from {MIN_LENGTH} to {MAX_LENGTH}"
         )
-
-
-def _paragraphs(haystack: Sequence[str] | None) -> tuple[str, ...]:
-    if haystack is None:
-        return default_haystack()
-    if isinstance(haystack, str):
-        raise ConfigurationError("haystack must be a sequence of paragraphs, not one string; split it first")
-    paragraphs = tuple(dict.fromkeys(" ".join(p.split()) for p in haystack if p and not p.isspace()))
-    if not paragraphs:
-        raise ConfigurationError(
-            "haystack has no non-empty paragraph; pass real text, or None for the default"
-        )
-    return paragraphs
 
 
 def _trim(text: str, room: int, counter: TokenCounter) -> str:
@@ -412,7 +353,7 @@ def make_sample(
     """
     _check_task(task)
     _check_length(length_tokens)
-    return _Builder(_paragraphs(haystack), counter or TokenCounter()).build(task, length_tokens, seed)
+    return _Builder(haystack_paragraphs(haystack), counter or TokenCounter()).build(task, length_tokens, seed)
 
 
 def generate(
@@ -454,7 +395,7 @@ def generate(
         _check_length(length)
     if isinstance(samples_per_task, bool) or not isinstance(samples_per_task, int) or samples_per_task < 1:
         raise ConfigurationError(f"samples_per_task must be an int of at least 1, got {samples_per_task!r}")
-    builder = _Builder(_paragraphs(haystack), counter or TokenCounter())
+    builder = _Builder(haystack_paragraphs(haystack), counter or TokenCounter())
     return [
         builder.build(task, length, seed * samples_per_task + i)
         for task in task_names
