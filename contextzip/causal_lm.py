@@ -21,7 +21,7 @@ from contextzip.resources import resolve_causal_lm
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["MEMO_SIZE", "CausalLM"]
+__all__ = ["MEMO_SIZE", "CausalLM", "check_precision"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,12 @@ def _load(model: str, device: str) -> tuple[Any, Any]:
                 )
             _loaded[key] = (tokenizer, lm)
         return _loaded[key]
+
+
+def check_precision(precision: str) -> None:
+    """Raise :class:`ConfigurationError` unless ``precision`` is ``float32`` or ``bfloat16``."""
+    if precision not in _PRECISIONS:
+        raise ConfigurationError(f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}")
 
 
 def _check_device(torch: Any, device: str) -> None:
@@ -106,8 +112,7 @@ class CausalLM:
             )
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
-        if precision not in _PRECISIONS:
-            raise ConfigurationError(f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}")
+        check_precision(precision)
         self.model = model
         self.device = device
         self.window = window

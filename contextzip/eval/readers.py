@@ -19,7 +19,7 @@ import os
 import time
 from typing import Any
 
-from contextzip.causal_lm import _load
+from contextzip.causal_lm import _load, check_precision
 from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.eval.openai_reader import OpenAIReader, ReaderError
 from contextzip.eval.prompts import SYSTEM_PROMPT, TRUNCATION_MARK, USER_PROMPT, first_line, messages
@@ -38,8 +38,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_PRECISIONS = ("float32", "bfloat16")
 
 
 class PresenceReader:
@@ -87,8 +85,7 @@ class LocalReader:
     ) -> None:
         if max_new_tokens < 1:
             raise ConfigurationError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-        if precision not in _PRECISIONS:
-            raise ConfigurationError(f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}")
+        check_precision(precision)
         self.model = model
         self.device = device
         self.max_new_tokens = max_new_tokens
