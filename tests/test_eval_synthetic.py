@@ -224,3 +224,15 @@ def test_bad_haystack_and_counts_are_rejected() -> None:
         make_sample("single-needle", length_tokens=2000, seed=0, haystack=["", "  \n"])
     with pytest.raises(ConfigurationError, match="samples_per_task"):
         generate(samples_per_task=0)
+
+
+def test_evidence_makes_every_uncompressed_sample_answerable():
+    from contextzip.eval.runner import _presence
+
+    samples = generate(lengths=(2000,), samples_per_task=4, seed=3)
+    assert all(_presence(s.context, s) == 1.0 for s in samples)
+    chained = next(s for s in samples if s.meta["task"] == "variable-tracking")
+    assert len(chained.evidence) == 5 and all(e.startswith("VAR ") for e in chained.evidence)
+    # dropping one link of the chain makes the question unanswerable
+    broken = chained.context.replace(chained.evidence[2], "")
+    assert _presence(broken, chained) == 0.0

@@ -1,9 +1,10 @@
 """Run compressors over QA samples at several rates, read the results, and record them.
 
 For every sample, method and rate the runner compresses the sample's documents (one
-segment each, the question as the query), checks whether a gold answer survived
-(``presence``), asks the reader, scores its answer (EM, F1, ROUGE-L) and appends one
-:class:`~contextzip.eval.types.SampleResult` line to ``samples.jsonl``. The
+segment each, the question as the query), checks whether a gold answer (or all the
+sample's evidence) survived (``presence``), asks the reader, scores its answer (EM,
+F1, ROUGE-L) and appends one :class:`~contextzip.eval.types.SampleResult` line to
+``samples.jsonl``. The
 uncompressed context is run too, as method ``original`` at rate 1.0.
 
 Runs are resumable: results already in ``samples.jsonl`` (same dataset, sample,
@@ -154,13 +155,20 @@ def _evaluate(
         achieved_rate=tokens_after / tokens_before if tokens_before else 1.0,
         ratio=tokens_before / max(tokens_after, 1),  # all dropped counts as one token
         compress_seconds=seconds,
-        presence=answer_presence(context, sample.answers),
+        presence=_presence(context, sample),
         prediction=prediction,
         exact_match=None if prediction is None else exact_match(prediction, sample.answers),
         f1=None if prediction is None else f1(prediction, sample.answers),
         rouge_l=None if prediction is None else rouge_l(prediction, sample.answers),
         reason=reason,
     )
+
+
+def _presence(context: str, sample: QASample) -> float:
+    """1.0 when the answer (or, if the sample names it, all its evidence) survived."""
+    if sample.evidence:
+        return float(all(answer_presence(context, [piece]) for piece in sample.evidence))
+    return answer_presence(context, sample.answers)
 
 
 def _progress(items: list[Any], show: bool | None) -> Any:

@@ -282,7 +282,17 @@ class _Builder:
             documents=tuple(documents),
             dataset="synthetic",
             meta=meta,
+            evidence=_evidence(task, spec),
         )
+
+
+def _evidence(task: str, spec: _Task) -> tuple[str, ...]:
+    """What must survive for the answer to be derivable, beyond the answer itself."""
+    if task == "variable-tracking":
+        return spec.groups[0]  # every link of the asked chain
+    if task == "aggregation":
+        return tuple(sentence for group in spec.groups for sentence in group)  # every mention counted
+    return ()
 
 
 def _insert(

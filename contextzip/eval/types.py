@@ -25,6 +25,9 @@ class QASample:
         documents: The context, as one or more documents in order.
         dataset: The dataset name.
         meta: Anything else (article title, split, task kind, ...).
+        evidence: Strings that must all survive compression for the question to stay
+            answerable (a variable chain's statements, every mention to count); when
+            empty, a gold answer surviving is enough. ``presence`` uses it.
 
     Example:
         >>> s = QASample("q1", "Who?", ("Ann",), ("Ann wrote it.",), "toy")
@@ -38,6 +41,7 @@ class QASample:
     documents: tuple[str, ...]
     dataset: str
     meta: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    evidence: tuple[str, ...] = ()
 
     @property
     def context(self) -> str:
