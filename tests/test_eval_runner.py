@@ -51,6 +51,9 @@ def test_a_torn_last_line_is_skipped(samples, tmp_path):
     with open(tmp_path / RESULTS_FILE, "a") as handle:
         handle.write('{"dataset": "squad-mul')
     assert len(load_results(tmp_path / RESULTS_FILE)) == 4
+    # the next run starts on a fresh line, so its results stay readable
+    run(samples[:3], tmp_path, methods=["truncate"], rates=[0.5])
+    assert len(load_results(tmp_path / RESULTS_FILE)) == 6
 
 
 def test_presence_numbers_are_reproducible(samples, tmp_path):

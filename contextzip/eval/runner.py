@@ -99,6 +99,8 @@ def run_eval(
     if len(todo) < len(wanted):
         logger.info("resuming: %d of %d results are done already", len(wanted) - len(todo), len(wanted))
     with open(path, "a", encoding="utf-8") as sink:
+        if sink.tell() and not path.read_bytes().endswith(b"\n"):
+            sink.write("\n")  # an interrupted run left half a line; start on a fresh one
         for sample, method, rate in _progress(todo, progress):
             result = _evaluate(sample, method, rate, compressors.get(method), reader, counter)
             sink.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
