@@ -25,8 +25,9 @@ __all__ = ["MEMO_SIZE", "CausalLM", "check_precision"]
 
 logger = logging.getLogger(__name__)
 
-#: How many recent texts' scores a :class:`CausalLM` keeps.
-MEMO_SIZE = 16
+#: How many recent texts' scores a :class:`CausalLM` keeps (a long context split into many
+#: documents, compressed at several rates, is scored once).
+MEMO_SIZE = 1024
 
 _PRECISIONS = ("float32", "bfloat16")
 _loaded: dict[tuple[str, str], tuple[Any, Any]] = {}

@@ -142,3 +142,15 @@ def test_selfinfo_lm_meets_an_absolute_budget_on_emoji_text(lm):
     result = get_compressor("selfinfo-lm").compress([Segment(EMOJI * 3)], budget=Budget(target_tokens=40))
     assert_extractive(EMOJI * 3, result.text)
     assert abs(result.tokens_after - 40) <= 8
+
+
+@pytest.mark.slow
+def test_recent_texts_are_scored_once(lm):
+    texts = [f"Document number {i} talks about topic {i * 7}." for i in range(40)]
+    first = [lm.surprisal(t) for t in texts]
+    assert len(lm._memo) >= 40  # a context split into many documents stays memoized
+    again = [lm.surprisal(t) for t in texts]
+    for (p1, b1), (p2, b2) in zip(first, again, strict=True):
+        assert np.array_equal(p1, p2) and np.array_equal(b1, b2)
+    again[0][1][:] = 0  # callers get copies: changing one does not change the memo
+    assert np.array_equal(lm.surprisal(texts[0])[1], first[0][1])
