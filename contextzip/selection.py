@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from contextzip.text import code_points
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -197,8 +199,7 @@ class JoinCostModel:
             if hi <= lo:
                 continue
             self.segment[lo:hi] = segment
-            code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-            breaks = np.flatnonzero(code_points == 0x0A)
+            breaks = np.flatnonzero(code_points(text) == 0x0A)
             previous_ends = np.concatenate(([0], ends[lo : hi - 1]))
             # a break lies in the gap before unit k when one falls in [previous end, start)
             line_break_before[lo:hi] = np.searchsorted(breaks, starts[lo:hi]) - np.searchsorted(

@@ -35,6 +35,7 @@ __all__ = [
     "sentence_spans",
     "span_array",
     "unit_spans",
+    "code_points",
     "extend_mask",
     "word_boundaries",
     "word_spans",
@@ -131,16 +132,16 @@ def word_boundaries(text: str) -> tuple[np.ndarray, np.ndarray]:
     """
     import numpy as np
 
-    code_points = _code_points(text)
-    if len(code_points) == 0:
+    points = code_points(text)
+    if len(points) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     spaces = _space_table()
-    is_space = (code_points < len(spaces)) & spaces[np.minimum(code_points, len(spaces) - 1)]
-    is_cjk = _in_ranges(code_points, _CJK_RANGES)
-    extend = _extend_mask(code_points) & ~is_space
+    is_space = (points < len(spaces)) & spaces[np.minimum(points, len(spaces) - 1)]
+    is_cjk = _in_ranges(points, _CJK_RANGES)
+    extend = _extend_mask(points) & ~is_space
     in_word = ~is_space
     # the character a cluster is built on decides whether it stands alone (CJK) or not
-    base = np.maximum.accumulate(np.where(extend, -1, np.arange(len(code_points))))
+    base = np.maximum.accumulate(np.where(extend, -1, np.arange(len(points))))
     base_is_cjk = np.where(base >= 0, is_cjk[np.maximum(base, 0)], False)
     previous_in_word = np.concatenate(([False], in_word[:-1]))
     previous_base_cjk = np.concatenate(([False], base_is_cjk[:-1]))
@@ -158,43 +159,49 @@ def extend_mask(text: str) -> np.ndarray:
         >>> extend_mask("e\u0301!").tolist()
         [False, True, False]
     """
-    return _extend_mask(_code_points(text))
+    return _extend_mask(code_points(text))
 
 
-def _code_points(text: str) -> np.ndarray:
+def code_points(text: str) -> np.ndarray:
+    """The Unicode code points of ``text`` as a uint32 array (lone surrogates kept).
+
+    Example:
+        >>> code_points("a東").tolist()
+        [97, 26481]
+    """
     import numpy as np
 
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def _extend_mask(code_points: np.ndarray) -> np.ndarray:
+def _extend_mask(points: np.ndarray) -> np.ndarray:
     import numpy as np
 
-    if len(code_points) == 0:
+    if len(points) == 0:
         return np.zeros(0, dtype=bool)
-    extend = _in_ranges(code_points, _EXTEND_RANGES)
+    extend = _in_ranges(points, _EXTEND_RANGES)
     # after a zero-width joiner the next character joins the cluster (👩‍💻)
-    extend[1:] |= code_points[:-1] == 0x200D
+    extend[1:] |= points[:-1] == 0x200D
     # regional indicators pair up into flags: the second of each pair extends the first
-    if int(code_points.max()) < 0x1F1E6:
+    if int(points.max()) < 0x1F1E6:
         return extend
-    regional = (code_points >= 0x1F1E6) & (code_points <= 0x1F1FF)
+    regional = (points >= 0x1F1E6) & (points <= 0x1F1FF)
     if regional.any():
-        run_start = np.maximum.accumulate(np.where(~regional, np.arange(len(code_points)), -1))
-        extend |= regional & ((np.arange(len(code_points)) - run_start) % 2 == 0)
+        run_start = np.maximum.accumulate(np.where(~regional, np.arange(len(points)), -1))
+        extend |= regional & ((np.arange(len(points)) - run_start) % 2 == 0)
     return extend
 
 
-def _in_ranges(code_points: np.ndarray, ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
+def _in_ranges(points: np.ndarray, ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
     """Membership of each code point in ``ranges``: a table lookup in the BMP."""
     import numpy as np
 
-    in_bmp = _bmp_table(ranges)[np.minimum(code_points, 0xFFFF)] & (code_points <= 0xFFFF)
-    if int(code_points.max()) <= 0xFFFF:
+    in_bmp = _bmp_table(ranges)[np.minimum(points, 0xFFFF)] & (points <= 0xFFFF)
+    if int(points.max()) <= 0xFFFF:
         return in_bmp
     for lo, hi in ranges:
         if hi > 0xFFFF:
-            in_bmp |= (code_points >= lo) & (code_points <= hi)
+            in_bmp |= (points >= lo) & (points <= hi)
     return in_bmp
 
 

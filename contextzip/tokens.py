@@ -21,6 +21,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from contextzip.errors import ConfigurationError, MissingDependencyError, ResourceNotFoundError
+from contextzip.text import code_points
 
 if TYPE_CHECKING:
     import numpy as np
@@ -224,15 +225,15 @@ def char_byte_offsets(text: str) -> np.ndarray:
     """UTF-8 byte offset at which each character of ``text`` starts."""
     import numpy as np
 
-    code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    points = code_points(text)
     widths = (
         1
-        + (code_points >= 0x80).astype(np.int64)
-        + (code_points >= 0x800).astype(np.int64)
-        + (code_points >= 0x10000).astype(np.int64)
+        + (points >= 0x80).astype(np.int64)
+        + (points >= 0x800).astype(np.int64)
+        + (points >= 0x10000).astype(np.int64)
     )
-    offsets = np.zeros(len(code_points), dtype=np.int64)
-    if len(code_points) > 1:
+    offsets = np.zeros(len(points), dtype=np.int64)
+    if len(points) > 1:
         np.cumsum(widths[:-1], out=offsets[1:])
     return offsets
 
