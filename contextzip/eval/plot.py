@@ -6,13 +6,13 @@ backend or style is touched; matplotlib is imported only when a plot is made.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import ConfigurationError, missing_extra
+from contextzip.eval.types import BASELINE_METHOD
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["plot"]
 
-#: The method name of the uncompressed baseline, drawn as a dashed line.
-BASELINE_METHOD = "original"
 
 _METRIC_LABELS = {"presence": "presence", "exact_match": "exact match", "f1": "F1", "rouge_l": "ROUGE-L"}
 _RATIO_TICKS = (1, 2, 4, 10, 20, 50, 100, 200, 500, 1000)
@@ -104,20 +102,18 @@ def plot(
     return out
 
 
-def _finite(value: Any) -> Any:
-    return value if isinstance(value, int | float) and math.isfinite(value) else None
-
-
 def _draw_panel(
     ax: Axes, panel: Sequence[SummaryRow], metric: str, colors: dict[str, Any]
 ) -> dict[str, Artist]:
     """Draw one (dataset, reader) panel; return its legend entries by label."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+    from contextzip.eval.report import finite_or_none
+
     handles: dict[str, Artist] = {}
     ratios: list[float] = []
     for row in panel:
-        score = _finite(getattr(row, metric))
+        score = finite_or_none(getattr(row, metric))
         if row.method == BASELINE_METHOD and score is not None:
             handles["uncompressed"] = ax.axhline(
                 100 * score, color="0.35", linestyle="--", linewidth=1.2, zorder=1
@@ -127,8 +123,8 @@ def _draw_panel(
             (row.ratio, 100 * score)
             for row in panel
             if row.method == method
-            and _finite(row.ratio) is not None
-            and (score := _finite(getattr(row, metric))) is not None
+            and finite_or_none(row.ratio) is not None
+            and (score := finite_or_none(getattr(row, metric))) is not None
         )
         if points:
             xs, ys = zip(*points, strict=True)

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError
+from contextzip.eval.metrics import mean_with_count
 from contextzip.eval.plot import plot
-from contextzip.eval.types import SampleResult
+from contextzip.eval.types import BASELINE_METHOD, SampleResult
 
 __all__ = [
     "BASELINE_METHOD",
@@ -35,9 +36,6 @@ __all__ = [
     "summary_json",
     "write_report",
 ]
-
-BASELINE_METHOD = "original"
-"""The method name of the uncompressed baseline (requested rate ``1.0``)."""
 
 METRICS: tuple[str, ...] = ("presence", "exact_match", "f1", "rouge_l")
 """The per-sample scores that can be plotted, each a fraction in ``[0, 1]``."""
@@ -100,7 +98,7 @@ class SummaryRow:
             >>> summarize([r])[0].to_dict()["ratio"] is None
             True
         """
-        return {key: _finite(value) for key, value in asdict(self).items()}
+        return {key: finite_or_none(value) for key, value in asdict(self).items()}
 
 
 def summarize(results: Iterable[SampleResult]) -> list[SummaryRow]:
@@ -246,9 +244,9 @@ def _summarize_group(key: tuple[str, str, str, float], group: Sequence[SampleRes
         rate=rate,
         samples=len(group),
         presence=math.fsum(r.presence for r in group) / len(group),
-        exact_match=_mean([r.exact_match for r in group]),
-        f1=_mean([r.f1 for r in group]),
-        rouge_l=_mean([r.rouge_l for r in group]),
+        exact_match=mean_with_count(r.exact_match for r in group).mean,
+        f1=mean_with_count(r.f1 for r in group).mean,
+        rouge_l=mean_with_count(r.rouge_l for r in group).mean,
         ratio=before / after if after else None,
         achieved_rate=achieved,
         rate_error=None if achieved is None else achieved - rate,
@@ -258,12 +256,8 @@ def _summarize_group(key: tuple[str, str, str, float], group: Sequence[SampleRes
     )
 
 
-def _mean(values: Iterable[float | None]) -> float | None:
-    """Mean of the values that are not ``None``; ``None`` if there are none."""
-    present = [v for v in values if v is not None]
-    return math.fsum(present) / len(present) if present else None
-
-
+# Unlike metrics.latency_summary, which rejects them, these tolerate NaN/inf durations
+# from hand-made records: a report is still written, with None where a number is undefined.
 def _median(values: Sequence[float]) -> float | None:
     ordered = sorted(values)
     if not ordered:
@@ -286,7 +280,8 @@ def _nearest_rank(values: Sequence[float], quantile: float) -> float | None:
 # --- formatting helpers ----------------------------------------------------------
 
 
-def _finite(value: Any) -> Any:
+def finite_or_none(value: Any) -> Any:
+    """``value``, or ``None`` when it is a NaN or infinite float (JSON and plots skip those)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -21,17 +21,15 @@ from typing import Any
 
 from contextzip.errors import ConfigurationError
 from contextzip.eval.metrics import answer_presence, exact_match, f1, rouge_l
-from contextzip.eval.types import QASample, Reader, SampleResult
+from contextzip.eval.types import BASELINE_METHOD, QASample, Reader, SampleResult
 from contextzip.protocol import Compressor, get_compressor
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
 from contextzip.types import Budget, Segment
 
-__all__ = ["BASELINE", "load_results", "run_eval"]
+__all__ = ["load_results", "run_eval"]
 
 logger = logging.getLogger(__name__)
 
-#: The method name of the uncompressed run.
-BASELINE = "original"
 RESULTS_FILE = "samples.jsonl"
 
 
@@ -86,7 +84,7 @@ def run_eval(
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / RESULTS_FILE
     done = {result.key: result for result in load_results(path)}
-    plan = [(BASELINE, 1.0)] if baseline else []
+    plan = [(BASELINE_METHOD, 1.0)] if baseline else []
     plan += [(method, float(rate)) for method in methods for rate in rates]
     wanted: list[tuple[str, str, str, float, str]] = []
     todo: list[tuple[QASample, str, float]] = []

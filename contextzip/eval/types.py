@@ -11,7 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["QASample", "Reader", "ReaderOutput", "SampleResult"]
+__all__ = ["BASELINE_METHOD", "QASample", "Reader", "ReaderOutput", "SampleResult"]
+
+#: The method name of the uncompressed run (requested rate ``1.0``).
+BASELINE_METHOD = "original"
 
 
 @dataclass(frozen=True)
