@@ -98,7 +98,7 @@ def compress(
         except UnknownCompressorError:
             raise
         except ConfigurationError as exc:
-            if "does not take option" not in str(exc):
+            if "takes no option" not in str(exc):
                 raise
             raise ConfigurationError(
                 f"{exc}; compress() itself takes rate, target_tokens, query and method"

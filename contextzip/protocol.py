@@ -19,6 +19,7 @@ __all__ = [
     "Compressor",
     "CompressorInfo",
     "available_compressors",
+    "check_options",
     "get_compressor",
     "register_compressor",
 ]
@@ -149,27 +150,50 @@ def get_compressor(name: str, **options: Any) -> Compressor:
             f"unknown compressor {name!r}; choose one of {', '.join(sorted(_REGISTRY))}"
         ) from None
     factory = info.resolve()
-    _check_options(name, factory, options)
+    check_options(f"compressor {name!r}", factory, {**info.defaults, **options})
     return factory(**{**info.defaults, **options})
 
 
-def _check_options(name: str, factory: Factory, options: Mapping[str, Any]) -> None:
+def check_options(owner: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> None:
+    """Reject keyword options ``factory`` does not take, and required ones left out.
+
+    Shared by the compressor and reader registries, so both say the same thing.
+
+    Args:
+        owner: Names the thing being built in the message, e.g. ``"compressor 'selfinfo'"``.
+        factory: The callable the options are for.
+        options: The keyword arguments about to be passed.
+
+    Raises:
+        ConfigurationError: An unknown option (the message lists the valid ones) or a
+            missing required one.
+
+    Example:
+        >>> check_options("compressor 'x'", lambda *, unit="word": None, {"units": "word"})
+        Traceback (most recent call last):
+        ...
+        contextzip.errors.ConfigurationError: compressor 'x' takes no option units; valid options: unit
+    """
     try:
-        parameters = inspect.signature(factory).parameters
+        parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):  # builtins without a signature: let the call decide
         return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return
-    accepted = [
-        p.name
-        for p in parameters.values()
+    keywords = [
+        p
+        for p in parameters
         if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
-    unknown = sorted(set(options) - set(accepted))
+    valid = [p.name for p in keywords]
+    unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ConfigurationError(
-            f"{name!r} does not take option(s) {', '.join(unknown)}; valid options: {', '.join(accepted)}"
+            f"{owner} takes no option {', '.join(unknown)}; valid options: {', '.join(valid) or 'none'}"
         )
+    missing = [p.name for p in keywords if p.default is inspect.Parameter.empty and p.name not in options]
+    if missing:
+        raise ConfigurationError(f"{owner} needs {', '.join(f'{m}=...' for m in missing)}")
 
 
 def _register_builtins() -> None:

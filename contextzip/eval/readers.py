@@ -13,7 +13,6 @@ Find them by name with :func:`get_reader`.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import time
@@ -24,6 +23,7 @@ from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.eval.openai_reader import OpenAIReader, ReaderError
 from contextzip.eval.prompts import SYSTEM_PROMPT, TRUNCATION_MARK, USER_PROMPT, first_line, messages
 from contextzip.eval.types import Reader, ReaderOutput
+from contextzip.protocol import check_options
 from contextzip.resources import resolve_causal_lm
 
 __all__ = [
@@ -204,16 +204,6 @@ def get_reader(name: str, **options: Any) -> Reader:
         raise ConfigurationError(
             f"unknown reader {name!r}; choose one of {', '.join(available_readers())}"
         ) from None
-    parameters = [p for p in inspect.signature(factory).parameters.values() if p.name != "self"]
-    valid = [p.name for p in parameters]
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise ConfigurationError(
-            f"reader {name!r} takes no option {', '.join(unknown)}; "
-            f"valid options: {', '.join(valid) or 'none'}"
-        )
-    missing = [p.name for p in parameters if p.default is inspect.Parameter.empty and p.name not in options]
-    if missing:
-        raise ConfigurationError(f"reader {name!r} needs {', '.join(f'{m}=...' for m in missing)}")
+    check_options(f"reader {name!r}", factory, options)
     reader: Reader = factory(**options)
     return reader
