@@ -202,6 +202,8 @@ def _register_builtins() -> None:
          "word self-information from word frequencies (Selective-Context style), no model"),
         ("selfinfo-lm", "contextzip.compressors.selfinfo:SelfInfoCompressor", {"backend": "causal-lm"},
          "token surprisal from a small causal LM (LLMLingua-1 style), SmolLM2-135M by default"),
+        ("token-classifier", "contextzip.compressors.token_classifier:TokenClassifierCompressor", {},
+         "LLMLingua-2 style: an encoder labels each token keep or drop (model= a checkpoint)"),
         ("truncate", "contextzip.compressors.baselines:TruncateCompressor", {},
          "baseline: keep the beginning"),
         ("truncate-tail", "contextzip.compressors.baselines:TruncateCompressor", {"side": "tail"},

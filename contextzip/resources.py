@@ -29,9 +29,11 @@ __all__ = [
     "DEFAULT_CAUSAL_LM",
     "cache_dir",
     "default_causal_lm_dir",
+    "file_lock",
     "minilm_dir",
     "package_dir",
     "resolve_causal_lm",
+    "resolve_token_classifier",
     "smollm2_gguf",
 ]
 
@@ -108,7 +110,7 @@ def default_causal_lm_dir() -> Path:
     if (target / "model.safetensors").is_file():
         return target
     gguf_path = smollm2_gguf()
-    with _file_lock(target.parent / ".smollm2.lock"):
+    with file_lock(target.parent / ".smollm2.lock"):
         if not (target / "model.safetensors").is_file():
             _convert_gguf(gguf_path, target)
     return target
@@ -159,8 +161,8 @@ def _convert_gguf(gguf_path: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """Serialize the conversion across processes (POSIX); elsewhere the rename is atomic enough."""
+def file_lock(path: Path) -> Iterator[None]:
+    """Serialize a one-time conversion across processes (POSIX); elsewhere the rename is atomic enough."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
@@ -173,3 +175,18 @@ def _file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def resolve_token_classifier(model: str | os.PathLike[str] | None) -> str:
+    """The folder or hub name to load a token classifier from.
+
+    ``None`` asks for the model contextzip ships; until one is installed, that is an
+    error naming what to pass instead.
+    """
+    if model is not None:
+        return os.fspath(model)
+    raise ResourceNotFoundError(
+        "no default token classifier is installed; pass model= a local folder of a 2-label "
+        "*ForTokenClassification checkpoint, or a hub name such as "
+        "'microsoft/llmlingua-2-bert-base-multilingual-cased-meetingbank' where the hub is reachable"
+    )

@@ -38,6 +38,7 @@ __all__ = [
     "code_points",
     "extend_mask",
     "word_boundaries",
+    "word_punctuation_boundaries",
     "word_spans",
 ]
 
@@ -150,6 +151,63 @@ def word_boundaries(text: str) -> tuple[np.ndarray, np.ndarray]:
     next_starts = np.concatenate((starts_here[1:], [False]))
     ends_here = in_word & (~next_in_word | next_starts)
     return np.flatnonzero(starts_here).astype(np.int64), np.flatnonzero(ends_here).astype(np.int64) + 1
+
+
+def word_punctuation_boundaries(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`word_boundaries`, with a word's leading and trailing punctuation split off.
+
+    ``"(see Paris, France.)"`` gives ``( see Paris , France .)``: punctuation runs at the
+    edges of a word become units of their own (as a BERT-style tokenizer sees them), while
+    punctuation inside a word stays, so URLs, numbers and identifiers (``3.5km``,
+    ``http://x.io/a?b=1``, ``ID-42``) remain one unit. A word made only of punctuation
+    stays whole. Vectorized like :func:`word_boundaries`.
+
+    Example:
+        >>> text = "(see Paris, x.io/a?b=1)."
+        >>> starts, ends = word_punctuation_boundaries(text)
+        >>> [text[s:e] for s, e in zip(starts, ends)]
+        ['(', 'see', 'Paris', ',', 'x.io/a?b=1', ').']
+    """
+    import numpy as np
+
+    starts, ends = word_boundaries(text)
+    if len(starts) == 0:
+        return starts, ends
+    points = code_points(text)
+    punct = _punctuation_table()[np.minimum(points, 0xFFFF)] & (points <= 0xFFFF)
+    positions = np.arange(len(points))
+    # first non-punctuation position at or after i, and last one at or before i
+    next_plain = np.minimum.accumulate(np.where(punct, len(points), positions)[::-1])[::-1]
+    last_plain = np.maximum.accumulate(np.where(punct, -1, positions))
+    core_start = next_plain[starts]
+    core_end = last_plain[ends - 1] + 1
+    plain = core_start < ends  # the word has a non-punctuation character
+    core_start = np.where(plain, core_start, starts)
+    core_end = np.where(plain, core_end, ends)
+    pieces = np.stack(
+        [
+            np.stack((starts, core_start), axis=1),
+            np.stack((core_start, core_end), axis=1),
+            np.stack((core_end, ends), axis=1),
+        ],
+        axis=1,
+    ).reshape(-1, 2)
+    pieces = pieces[pieces[:, 1] > pieces[:, 0]]
+    return pieces[:, 0].astype(np.int64), pieces[:, 1].astype(np.int64)
+
+
+@functools.lru_cache(maxsize=1)
+def _punctuation_table() -> np.ndarray:
+    import unicodedata
+
+    import numpy as np
+
+    # Unicode punctuation, plus the ASCII symbols BERT's tokenizer also splits off
+    return np.array(
+        [unicodedata.category(chr(c)).startswith("P") or (c < 128 and chr(c) in "$+<=>^`|~")
+         for c in range(0x10000)],
+        dtype=bool,
+    )  # fmt: skip
 
 
 def extend_mask(text: str) -> np.ndarray:

@@ -11,7 +11,7 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from contextzip.errors import ConfigurationError
 
@@ -132,6 +132,15 @@ class Budget:
         return min(original_tokens, self.target_tokens or 0)  # set: __post_init__ checked
 
 
+class UnitLabel(NamedTuple):
+    """One unit an extractive compressor weighed: where it is, its score, and whether it stayed."""
+
+    start: int
+    end: int
+    score: float
+    kept: bool
+
+
 @dataclass(frozen=True)
 class SegmentResult:
     """What stayed of one segment.
@@ -146,6 +155,8 @@ class SegmentResult:
         tokens_after: Tokens of ``text``.
         dropped: True when nothing of the segment was kept.
         score: The compressor's score for the segment, when it has one.
+        labels: Every unit weighed, with its score and keep label, when the compressor
+            was asked for them (``return_word_label=True``); empty otherwise.
 
     Example:
         >>> import contextzip
@@ -162,6 +173,11 @@ class SegmentResult:
     tokens_after: int
     dropped: bool = False
     score: float | None = None
+    labels: tuple[UnitLabel, ...] = ()
+
+    def word_labels(self) -> list[tuple[str, int]]:
+        """``(unit text, 1 if kept else 0)`` for each labelled unit, LLMLingua-2's word labels."""
+        return [(self.segment.text[u.start : u.end], int(u.kept)) for u in self.labels]
 
 
 @dataclass(frozen=True)

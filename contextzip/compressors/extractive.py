@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import logging
 import time
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from contextzip.compressors.units import (
+    Splitter,
     UnitTable,
     build_unit_table,
     check_force_tokens,
@@ -37,7 +39,7 @@ from contextzip.errors import ConfigurationError, ContextZipError
 from contextzip.selection import JoinCostModel, add_best, drop_lowest, select_units
 from contextzip.text import Span, join_spans
 from contextzip.tokens import TokenCounter
-from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
+from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, UnitLabel, check_segments
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,22 +58,43 @@ class ExtractiveCompressor:
     """Base of compressors that only rank units; :meth:`compress` does the rest.
 
     Subclasses set ``name`` and implement :meth:`priority`; ``in_order = True`` makes
-    the selection stop at the first unit that does not fit (truncation).
+    the selection stop at the first unit that does not fit (truncation). They may also
+    override :meth:`split_words` (their own word units) and :meth:`forced` (more units
+    that must stay).
 
     Args:
         unit: The unit kept or dropped whole (one of :data:`UNITS`).
         force_tokens: Strings whose every occurrence is kept.
         encoding: The tiktoken encoding budgets are counted in.
+        min_tokens: Inputs shorter than this (in target tokens) are returned unchanged.
+        drop_consecutive: Drop a unit that is exactly a force token when it repeats the
+            previous kept force token with nothing else kept between them.
+        return_word_label: Record every unit's score and keep label in
+            :attr:`SegmentResult.labels <contextzip.types.SegmentResult.labels>`.
     """
 
     name: str
     in_order = False
 
-    def __init__(self, *, unit: str, force_tokens: Sequence[str], encoding: str) -> None:
+    def __init__(
+        self,
+        *,
+        unit: str,
+        force_tokens: Sequence[str],
+        encoding: str,
+        min_tokens: int = 0,
+        drop_consecutive: bool = False,
+        return_word_label: bool = False,
+    ) -> None:
         check_unit(unit)
+        if min_tokens < 0:
+            raise ConfigurationError(f"min_tokens must be >= 0, got {min_tokens}")
         self.unit = unit
         self.force_tokens = check_force_tokens(force_tokens)
         self.counter = TokenCounter(encoding)
+        self.min_tokens = min_tokens
+        self.drop_consecutive = drop_consecutive
+        self.return_word_label = return_word_label
 
     def compress(
         self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
@@ -87,11 +110,26 @@ class ExtractiveCompressor:
             priority=self.priority,
             force_tokens=self.force_tokens,
             in_order=self.in_order,
+            splitter=self.split_words,
+            forced=self.forced,
+            min_tokens=self.min_tokens,
+            drop_consecutive=self.drop_consecutive,
+            return_labels=self.return_word_label,
         )
 
     def priority(self, table: UnitTable, query: str | None) -> np.ndarray:
         """One score per unit of ``table``; higher is kept first."""
         raise NotImplementedError
+
+    def split_words(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end offsets of the word units of ``text``."""
+        from contextzip.text import word_boundaries
+
+        return word_boundaries(text)
+
+    def forced(self, table: UnitTable) -> np.ndarray | None:
+        """A mask of units that must stay beyond force tokens and table syntax, or None."""
+        return None
 
 
 def compress_extractive(
@@ -105,6 +143,11 @@ def compress_extractive(
     priority: Priority,
     force_tokens: Sequence[str] = (),
     in_order: bool = False,
+    splitter: Splitter | None = None,
+    forced: Callable[[UnitTable], np.ndarray | None] | None = None,
+    min_tokens: int = 0,
+    drop_consecutive: bool = False,
+    return_labels: bool = False,
 ) -> CompressionResult:
     """Compress ``segments`` to ``budget`` by keeping the units ``priority`` ranks best.
 
@@ -118,6 +161,11 @@ def compress_extractive(
         priority: Scores a :class:`~contextzip.compressors.units.UnitTable`; higher is kept first.
         force_tokens: Strings whose every occurrence is kept.
         in_order: Stop at the first unit that does not fit (truncation).
+        splitter: Word units (default :func:`~contextzip.text.word_boundaries`).
+        forced: More units that must stay, as a mask over the table.
+        min_tokens: Inputs shorter than this are returned unchanged.
+        drop_consecutive: See :class:`ExtractiveCompressor`.
+        return_labels: Fill :attr:`SegmentResult.labels`.
 
     Example:
         >>> import numpy as np
@@ -143,17 +191,22 @@ def compress_extractive(
 
     if total == 0:
         return unchanged("the input is empty")
+    if total < min_tokens:
+        return unchanged(f"the input ({total} tokens) is shorter than min_tokens={min_tokens}; left alone")
     if target >= total:
         return unchanged(f"the budget ({target} tokens) keeps the whole input ({total} tokens)")
-    table = build_unit_table(segments, encoded, unit, counter)
+    table = build_unit_table(segments, encoded, unit, counter, splitter)
     if len(table) == 0:
         return unchanged("the input has no words a text compressor may drop")
     if len(table) == 1:
         return unchanged("the input is a single unit, which cannot be compressed further")
 
     fixed_tokens = sum(c for s, c in zip(segments, counts, strict=True) if not is_compressible(s))
-    forced = forced_units(table, force_tokens)
     try:
+        must_stay = forced_units(table, force_tokens)
+        extra = forced(table) if forced is not None else None
+        if extra is not None:
+            must_stay |= extra
         scores = np.asarray(priority(table, query), dtype=np.float64)
     except ContextZipError:
         raise
@@ -167,11 +220,18 @@ def compress_extractive(
         scores,
         table.costs,
         float(unit_budget),
-        forced=forced,
+        forced=must_stay,
         in_order=in_order,
         keep_at_least_one=fixed_tokens == 0,
     )
-    results = _fit_to_target(segments, counts, table, keep, forced, scores, counter, unit_budget)
+    if drop_consecutive:
+        repeats = consecutive_repeats(table, keep, force_tokens)
+        keep &= ~repeats
+        must_stay &= ~repeats
+        scores[repeats] = -np.inf  # the repair step must not add them back
+    results = _fit_to_target(segments, counts, table, keep, must_stay, scores, counter, unit_budget)
+    if return_labels:
+        results = _with_labels(results, table, keep, scores)
 
     after = sum(r.tokens_after for r in results)
     if after >= total:
@@ -181,7 +241,7 @@ def compress_extractive(
         compressor=name,
         target_tokens=target,
         elapsed_s=time.perf_counter() - started,
-        reason=_budget_miss(after, target, fixed_tokens, table.costs, forced),
+        reason=_budget_miss(after, target, fixed_tokens, table.costs, must_stay),
     )
 
 
@@ -319,3 +379,50 @@ def _segment_results(
             )
         )
     return results
+
+
+def consecutive_repeats(table: UnitTable, keep: np.ndarray, force_tokens: Sequence[str]) -> np.ndarray:
+    """Kept units that are exactly a force token and repeat the previous kept one.
+
+    Two kept ``","`` units with no other kept unit between them are one too many: the
+    second goes (LLMLingua-2's ``drop_consecutive``). Only units whose text equals a force
+    token are candidates; a Python loop runs over those, not over all units.
+    """
+    import numpy as np
+
+    repeats = np.zeros(len(table), dtype=bool)
+    needles = {t for t in force_tokens if t and not t.isspace()}
+    if not needles:
+        return repeats
+    lengths = table.ends - table.starts
+    maybe = keep & np.isin(lengths, sorted({len(t) for t in needles}))
+    for segment, (lo, hi) in enumerate(table.bounds):
+        text = table.texts[segment]
+        kept = np.flatnonzero(keep[lo:hi]) + lo
+        # how many non-candidate kept units come before each kept unit
+        candidates = [int(i) for i in kept if maybe[i] and text[table.starts[i] : table.ends[i]] in needles]
+        if len(candidates) < 2:
+            continue
+        others_before = np.cumsum(~np.isin(kept, candidates))
+        position = {int(index): n for n, index in enumerate(kept)}
+        for previous, current in zip(candidates, candidates[1:], strict=False):
+            same = text[table.starts[previous] : table.ends[previous]] == text[table.starts[current] : table.ends[current]]
+            if same and others_before[position[current]] == others_before[position[previous]]:
+                repeats[current] = True
+    return repeats
+
+
+def _with_labels(
+    results: list[SegmentResult], table: UnitTable, keep: np.ndarray, scores: np.ndarray
+) -> list[SegmentResult]:
+    labelled = []
+    for result, (lo, hi) in zip(results, table.bounds, strict=True):
+        labels = tuple(
+            UnitLabel(start, end, score, kept)
+            for start, end, score, kept in zip(
+                table.starts[lo:hi].tolist(), table.ends[lo:hi].tolist(),
+                scores[lo:hi].tolist(), keep[lo:hi].tolist(), strict=True,
+            )
+        )  # fmt: skip
+        labelled.append(dataclasses.replace(result, labels=labels))
+    return labelled

@@ -2,14 +2,17 @@
 
 A :class:`UnitTable` holds every unit of every compressible segment as parallel
 arrays, so scoring and selection run vectorized over the whole input. Segments that
-are protected, or of a kind a text compressor must not cut (JSON, code, HTML: see
-:data:`TEXT_KINDS`), contribute no units and pass through unchanged.
+are protected, of a kind a text compressor must not cut (JSON, code, HTML: see
+:data:`TEXT_KINDS`), or text that is a whole JSON document contribute no units and
+pass through unchanged.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TEXT_KINDS",
     "UNITS",
+    "Splitter",
     "UnitTable",
     "build_unit_table",
     "check_force_tokens",
@@ -35,19 +39,46 @@ __all__ = [
     "kept_runs",
 ]
 
+#: Splits a text into word units: ``(starts, ends)`` int64 arrays.
+Splitter = Callable[[str], "tuple[np.ndarray, np.ndarray]"]
+
 #: The unit names every extractive compressor accepts.
 UNITS = ("token", "word", "phrase", "sentence", "paragraph")
 
 #: Segment kinds whose words may be dropped; other kinds need a structure-aware compressor.
 TEXT_KINDS = frozenset({"text", "markdown", "tool_output"})
 
+# A Markdown code fence line (with its info string) is kept so fenced blocks stay fenced.
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)[^\n]*$", re.MULTILINE)
+
 # Markdown table syntax (a cell border or a header rule) is kept so tables keep their pipes.
 _TABLE_SYNTAX = re.compile(r"[|:\-]*\|[|:\-]*|:?-{3,}:?")
 
 
 def is_compressible(segment: Segment) -> bool:
-    """True when a text compressor may drop parts of ``segment``."""
-    return not segment.protected and segment.kind in TEXT_KINDS and bool(segment.text)
+    """True when a text compressor may drop parts of ``segment``.
+
+    Text that is a whole JSON document (a tool result sent as text) is not: dropping
+    words from it would break it.
+    """
+    return (
+        not segment.protected
+        and segment.kind in TEXT_KINDS
+        and bool(segment.text)
+        and not _is_json_document(segment.text)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _is_json_document(text: str) -> bool:
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "{[" or stripped[-1] not in "}]":
+        return False
+    try:
+        json.loads(stripped)
+    except ValueError:
+        return False
+    return True
 
 
 def check_force_tokens(force_tokens: Sequence[str]) -> tuple[str, ...]:
@@ -128,9 +159,17 @@ class UnitTable:
 
 
 def build_unit_table(
-    segments: Sequence[Segment], encoded: Sequence[list[int]], unit: str, counter: TokenCounter
+    segments: Sequence[Segment],
+    encoded: Sequence[list[int]],
+    unit: str,
+    counter: TokenCounter,
+    splitter: Splitter | None = None,
 ) -> UnitTable:
-    """Split the compressible ``segments`` (already ``encoded``) into ``unit`` s with costs."""
+    """Split the compressible ``segments`` (already ``encoded``) into ``unit`` s with costs.
+
+    ``splitter``, when given, replaces :func:`~contextzip.text.word_boundaries` for
+    ``unit="word"``.
+    """
     import numpy as np
 
     check_unit(unit)
@@ -141,7 +180,7 @@ def build_unit_table(
     offset = 0
     for segment, tokens in zip(segments, encoded, strict=True):
         if is_compressible(segment):
-            spans = _unit_array(segment.text, tokens, unit, counter)
+            spans = _unit_array(segment.text, tokens, unit, counter, splitter)
         else:
             spans = np.zeros((0, 2), dtype=np.int64)
         starts.append(spans[:, 0])
@@ -164,7 +203,7 @@ def build_unit_table(
 
 
 def forced_units(table: UnitTable, force_tokens: Sequence[str]) -> np.ndarray:
-    """Units that must stay: those overlapping a force token or Markdown table syntax."""
+    """Units that must stay: those overlapping a force token, Markdown table syntax or a code fence."""
     import numpy as np
 
     forced = np.zeros(len(table), dtype=bool)
@@ -176,6 +215,8 @@ def forced_units(table: UnitTable, force_tokens: Sequence[str]) -> np.ndarray:
         ranges = [(i, i + len(needle)) for needle in needles for i in _occurrences(text, needle)]
         if "|" in text:
             ranges.extend(_table_syntax(text))
+        if "```" in text or "~~~" in text:
+            ranges.extend(match.span() for match in _FENCE.finditer(text))
         if ranges:
             forced[lo:hi] |= overlapping_units(table.starts[lo:hi], table.ends[lo:hi], ranges)
     return forced
@@ -215,12 +256,14 @@ def kept_runs(starts: np.ndarray, ends: np.ndarray, keep: np.ndarray) -> tuple[S
     return tuple(zip(starts[firsts].tolist(), ends[lasts].tolist(), strict=True))
 
 
-def _unit_array(text: str, tokens: list[int], unit: str, counter: TokenCounter) -> np.ndarray:
+def _unit_array(
+    text: str, tokens: list[int], unit: str, counter: TokenCounter, splitter: Splitter | None
+) -> np.ndarray:
     """The ``(n, 2)`` spans of ``text``'s units."""
     import numpy as np
 
     if unit == "word":
-        return np.stack(word_boundaries(text), axis=1)
+        return np.stack((splitter or word_boundaries)(text), axis=1)
     if unit != "token":
         return spans_as_array(unit_spans(text, unit))
     token_starts = counter.token_starts(text, tokens)

@@ -1,0 +1,360 @@
+"""Parity mode: ``llmlingua`` 0.2.2's LLMLingua-2 compression, reproduced word for word.
+
+For comparisons and migrations only; :class:`~contextzip.compressors.token_classifier.TokenClassifierCompressor`
+does better by default. What this reproduces, step by step (``compress_prompt(use_llmlingua2=True)``
+with the token-level filter):
+
+1. Force tokens that the tokenizer splits into several pieces are replaced in the text
+   by added special tokens ``[NEW{i}]`` (the embedding matrix grows by 100 rows, drawn
+   after seeding 42, as ``llmlingua`` does).
+2. Each context is tokenized and cut into chunks of at most 510 tokens, ending at the
+   last chunk-end token that fits; a chunk is rebuilt as text from its tokens (which
+   lower-cases with uncased tokenizers) and tokenized again, padded to 512, 50 per batch.
+3. Sub-tokens merge into words (WordPiece: a ``##`` piece continues the word; SentencePiece:
+   a ``▁`` piece or punctuation starts one). ``llmlingua`` picks the rule from the model's
+   *path* (``bert-base-multilingual-cased`` or ``xlm-roberta-large`` in it); here it comes
+   from the tokenizer's model type, which gives the same rule for those checkpoints.
+4. Per chunk, each word's probability (``mean`` or ``first`` of its pieces, in float32) is
+   repeated once per cl100k token of the word, and words above the
+   ``int(100 * (1 - rate) + 1)``-th percentile are kept; kept words are joined back with
+   the tokenizer's ``convert_tokens_to_string``; chunks are concatenated, contexts joined
+   with a blank line.
+"""
+
+from __future__ import annotations
+
+import string
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from contextzip.errors import ConfigurationError, missing_extra
+from contextzip.tokens import TokenCounter
+from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
+
+if TYPE_CHECKING:
+    from contextzip.compressors.token_classifier import TokenClassifierCompressor
+
+__all__ = ["ParityOutput", "compress_like_llmlingua2", "llmlingua2_compress"]
+
+_MAX_FORCE_TOKENS = 100
+_WINDOW = 512
+_BATCH = 50
+_loaded: dict[str, tuple[Any, Any]] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ParityOutput:
+    """What ``llmlingua`` returns, per context: compressed text, words and their labels."""
+
+    compressed: list[str | None]
+    words: list[list[str]]
+    labels: list[list[int]]
+    origin_tokens: int
+
+    @property
+    def compressed_prompt(self) -> str:
+        return "\n\n".join(c for c in self.compressed if c is not None)
+
+
+def compress_like_llmlingua2(
+    compressor: TokenClassifierCompressor, segments: Sequence[Segment], *, budget: Budget
+) -> CompressionResult:
+    """The :class:`CompressionResult` of :func:`llmlingua2_compress` on ``segments``.
+
+    Each segment is one of llmlingua's contexts; ``spans`` are empty, since the text is
+    rebuilt from tokens.
+    """
+    import time
+
+    started = time.perf_counter()
+    segments = check_segments(segments)
+    if any(s.protected or s.kind != "text" for s in segments):
+        raise ConfigurationError("parity mode takes plain text segments only; llmlingua has no protected or typed content")
+    output = llmlingua2_compress(
+        compressor.model,
+        [s.text for s in segments],
+        rate=budget.rate if budget.rate is not None else 0.5,
+        target_token=budget.target_tokens if budget.target_tokens is not None else -1,
+        token_to_word=compressor.token_to_word,
+        force_tokens=compressor.force_tokens,
+        force_reserve_digit=compressor.force_reserve_digit,
+        drop_consecutive=compressor.drop_consecutive,
+        chunk_end_tokens=compressor.chunk_end_tokens,
+        use_context_level_filter=compressor.context_level_filter,
+        context_level_rate=compressor.context_level_rate or 1.0,
+    )
+    counter = compressor.counter
+    results = tuple(
+        SegmentResult(segment=s, text=text or "", spans=(), tokens_before=counter.count(s.text),
+                      tokens_after=counter.count(text or ""), dropped=not text)
+        for s, text in zip(segments, output.compressed, strict=True)
+    )  # fmt: skip
+    return CompressionResult(
+        segments=results,
+        compressor=compressor.name,
+        target_tokens=budget.resolve(sum(r.tokens_before for r in results)),
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def llmlingua2_compress(
+    model: str,
+    contexts: Sequence[str],
+    *,
+    rate: float = 0.5,
+    target_token: int = -1,
+    token_to_word: str = "mean",
+    force_tokens: Sequence[str] = (),
+    force_reserve_digit: bool = False,
+    drop_consecutive: bool = False,
+    chunk_end_tokens: Sequence[str] = (".", "\n"),
+    use_context_level_filter: bool = True,
+    context_level_rate: float = 1.0,
+    force_context_ids: Sequence[int] = (),
+) -> ParityOutput:
+    """``PromptCompressor(model, use_llmlingua2=True).compress_prompt(contexts, ...)``, reproduced.
+
+    As ``compress_prompt`` does by default, several contexts first go through the
+    context-level filter: contexts whose mean word probability (first piece of each word,
+    force tokens not forced) is below the ``(1 - context_level_rate)`` percentile are dropped,
+    ``context_level_rate`` defaulting to ``(rate + 1) / 2`` (or ``2 * target_token`` tokens).
+    A dropped context's entry in ``compressed`` is ``None``.
+    """
+    if len(force_tokens) > _MAX_FORCE_TOKENS:
+        raise ConfigurationError(f"llmlingua takes at most {_MAX_FORCE_TOKENS} force tokens")
+    tokenizer, encoder = _load(model)
+    added = [f"[NEW{i}]" for i in range(_MAX_FORCE_TOKENS)]
+    token_map = {t: added[i] for i, t in enumerate(force_tokens) if len(tokenizer.tokenize(t)) != 1}
+    ends = set(chunk_end_tokens) | {token_map[t] for t in chunk_end_tokens if t in token_map}
+    cl100k = TokenCounter("cl100k_base")
+    origin_tokens = sum(cl100k.count(c) for c in contexts)
+    chunked = []
+    for context in contexts:
+        for original, replacement in token_map.items():
+            context = context.replace(original, replacement)
+        chunked.append(_chunks(tokenizer, context, ends))
+    merge = _WordMerge(tokenizer, force_tokens, token_map, force_reserve_digit)
+
+    def to_word(pieces: list[Any]) -> Any:
+        return sum(pieces) / len(pieces) if token_to_word == "mean" else pieces[0]
+
+    reserved = list(range(len(contexts)))
+    words_of: dict[int, list[str]] = {}
+    if use_context_level_filter and len(contexts) > 1:
+        import numpy as np
+
+        if context_level_rate >= 1.0:
+            if target_token < 0 and rate < 1.0:
+                context_level_rate = (rate + 1.0) / 2
+            if target_token >= 0:
+                context_level_rate = min(target_token * 2 / origin_tokens, 1.0)
+        scored = _score_chunks(tokenizer, encoder, merge, [c for chunks in chunked for c in chunks])
+        context_probs = []
+        position = 0
+        for index, chunks in enumerate(chunked):
+            mine = scored[position : position + len(chunks)]
+            position += len(chunks)
+            probs = [to_word(no_force) for _, _, plain in mine for no_force in plain]
+            words_of[index] = [w.lstrip("▁") if merge.sentencepiece else w for words, _, _ in mine for w in words]
+            context_probs.append(sum(probs) / len(probs))
+        threshold = np.percentile(context_probs, int(100 * (1 - context_level_rate)))
+        reserved = [i for i, p in enumerate(context_probs) if p >= threshold or i in force_context_ids]
+        if target_token >= 0:
+            kept_tokens = sum(cl100k.count(c) for i in reserved for c in chunked[i])
+            rate = min(target_token / kept_tokens, 1.0)
+    elif target_token > 0:
+        rate = min(target_token / origin_tokens, 1.0)
+    reduce_rate = max(0.0, 1.0 - rate)
+
+    flat = [chunk for i in reserved for chunk in chunked[i]]
+    kept_text: list[str] = []
+    chunk_words: list[list[str]] = []
+    chunk_labels: list[list[int]] = []
+    for words, pieces, _ in _score_chunks(tokenizer, encoder, merge, flat):
+        keep, labels = _select(words, [to_word(p) for p in pieces], reduce_rate, force_tokens, drop_consecutive, cl100k)
+        kept_text.append(tokenizer.convert_tokens_to_string(keep))
+        chunk_words.append([w.lstrip("▁") for w in words] if merge.sentencepiece else words)
+        chunk_labels.append(labels)
+    compressed: list[str | None] = []
+    words_out, labels_out = [], []
+    position = 0
+    for index, chunks in enumerate(chunked):
+        if index not in reserved:
+            compressed.append(None)
+            words_out.append(words_of[index])
+            labels_out.append([0] * len(words_of[index]))
+            continue
+        span = range(position, position + len(chunks))
+        compressed.append("".join(kept_text[i] for i in span))
+        words_out.append([w for i in span for w in chunk_words[i]])
+        labels_out.append([label for i in span for label in chunk_labels[i]])
+        position += len(chunks)
+    return ParityOutput(compressed, words_out, labels_out, origin_tokens)
+
+
+def _score_chunks(tokenizer: Any, encoder: Any, merge: _WordMerge, chunks: list[str]) -> list[Any]:
+    """(words, piece probabilities, piece probabilities before forcing) of each chunk."""
+    import torch
+
+    scored = []
+    with torch.no_grad():
+        for lo in range(0, len(chunks), _BATCH):
+            ids, mask = _padded_batch(tokenizer, chunks[lo : lo + _BATCH])
+            probs = torch.softmax(encoder(input_ids=ids, attention_mask=mask).logits, dim=-1)[:, :, 1]
+            for row in range(ids.shape[0]):
+                active = ids[row][mask[row]].tolist()
+                scored.append(merge(tokenizer.convert_ids_to_tokens(active), list(probs[row][mask[row]].numpy())))
+    return scored
+
+
+def _load(model: str) -> tuple[Any, Any]:
+    """A private (tokenizer, fp32 model) pair with llmlingua's 100 added tokens."""
+    with _lock:
+        if model not in _loaded:
+            try:
+                import torch
+                from transformers import AutoModelForTokenClassification, AutoTokenizer
+            except ImportError as exc:
+                raise missing_extra(exc.name or "torch", "ml") from None
+            tokenizer = AutoTokenizer.from_pretrained(model)
+            encoder = AutoModelForTokenClassification.from_pretrained(model, dtype=torch.float32).eval()
+            tokenizer.add_special_tokens({"additional_special_tokens": [f"[NEW{i}]" for i in range(_MAX_FORCE_TOKENS)]})
+            # llmlingua seeds 42 before growing the embeddings; do so without touching the caller's RNG
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(42)
+                encoder.resize_token_embeddings(len(tokenizer))
+            _loaded[model] = (tokenizer, encoder)
+        return _loaded[model]
+
+
+def _chunks(tokenizer: Any, text: str, chunk_end_tokens: set[str]) -> list[str]:
+    """Cut ``text`` into chunks of at most ``_WINDOW - 2`` tokens at chunk-end tokens."""
+    size = _WINDOW - 2
+    tokens = tokenizer.tokenize(text)
+    chunks = []
+    start = 0
+    while start < len(tokens):
+        if start + size > len(tokens) - 1:
+            chunks.append(tokenizer.convert_tokens_to_string(tokens[start:]))
+            break
+        stop = start + size
+        for back in range(stop - start):
+            if tokens[stop - back] in chunk_end_tokens:
+                stop -= back
+                break
+        chunks.append(tokenizer.convert_tokens_to_string(tokens[start : stop + 1]))
+        start = stop + 1
+    return chunks
+
+
+def _padded_batch(tokenizer: Any, chunks: list[str]) -> tuple[Any, Any]:
+    """Token ids padded to the full window, and the mask of real tokens."""
+    import torch
+
+    rows = []
+    for chunk in chunks:
+        tokens = [tokenizer.cls_token, *tokenizer.tokenize(chunk), tokenizer.sep_token][:_WINDOW]
+        tokens += [tokenizer.pad_token] * (_WINDOW - len(tokens))
+        rows.append(tokenizer.convert_tokens_to_ids(tokens))
+    ids = torch.tensor(rows, dtype=torch.long)
+    return ids, ids != tokenizer.pad_token_id
+
+
+class _WordMerge:
+    """Sub-tokens to words with their piece probabilities, the way llmlingua merges them."""
+
+    def __init__(self, tokenizer: Any, force_tokens: Sequence[str], token_map: dict[str, str],
+                 force_reserve_digit: bool) -> None:  # fmt: skip
+        self.sentencepiece = _is_sentencepiece(tokenizer)
+        # the named special tokens ([CLS], [SEP], [PAD], [UNK], ...), not the added [NEW{i}]
+        self.special = {value for value in tokenizer.special_tokens_map.values() if isinstance(value, str)}
+        self.force = set(force_tokens)
+        self.replacements = set(token_map.values())
+        self.token_map = token_map
+        self.force_reserve_digit = force_reserve_digit
+
+    def __call__(self, tokens: list[str], probs: list[Any]) -> tuple[list[str], list[list[Any]], list[list[Any]]]:
+        """Words, their pieces' probabilities, and the same before force tokens were set to 1."""
+        words: list[str] = []
+        pieces: list[list[Any]] = []
+        plain: list[list[Any]] = []
+        unforced = None
+        for token, prob in zip(tokens, probs, strict=True):
+            if token in self.special:
+                continue
+            pure = token.lstrip("▁") if self.sentencepiece else token.lstrip("#")
+            digit_forced = self.force_reserve_digit and any(c.isdigit() for c in token)
+            if self._starts_word(token, pure):
+                unforced = prob
+                if pure in self.force or pure in self.replacements:
+                    prob = 1.0
+                for original, replacement in self.token_map.items():
+                    token = token.replace(replacement, original)
+                words.append(token)
+                pieces.append([1.0 if digit_forced else prob])
+                plain.append([unforced])
+            else:
+                words[-1] += pure
+                pieces[-1].append(1.0 if digit_forced else prob)
+                plain[-1].append(unforced)  # llmlingua repeats the word's first piece here
+        return words, pieces, plain
+
+    def _starts_word(self, token: str, pure: str) -> bool:
+        if self.sentencepiece:
+            if token in string.punctuation or token in self.force or token in self.replacements:
+                return True
+            return token.startswith("▁")
+        if pure in self.force or pure in self.replacements:
+            return True
+        return not token.startswith("##")
+
+
+def _is_sentencepiece(tokenizer: Any) -> bool:
+    import json
+
+    model = json.loads(tokenizer.backend_tokenizer.to_str()).get("model", {})
+    return model.get("type") == "Unigram" or "▁" in str(model.get("continuing_subword_prefix", ""))
+
+
+def _select(
+    words: list[str],
+    word_probs: list[Any],
+    reduce_rate: float,
+    force_tokens: Sequence[str],
+    drop_consecutive: bool,
+    cl100k: TokenCounter,
+) -> tuple[list[str], list[int]]:
+    """The kept words of one chunk and every word's label: llmlingua's per-chunk threshold."""
+    import numpy as np
+
+    force = set(force_tokens)
+    if drop_consecutive:
+        threshold = np.percentile(word_probs, int(100 * reduce_rate))
+        between = False
+        previous = None
+        for i, (word, prob) in enumerate(zip(words, word_probs, strict=True)):
+            if word in force:
+                if between:
+                    between = False
+                elif word == previous:
+                    word_probs[i] = 0.0
+                previous = word
+            else:
+                between |= prob > threshold
+    weighted = [prob for word, prob in zip(words, word_probs, strict=True) for _ in range(cl100k.count(word))]
+    threshold = np.percentile(weighted, int(100 * reduce_rate + 1))
+    keep: list[str] = []
+    labels: list[int] = []
+    for word, prob in zip(words, word_probs, strict=True):
+        if prob > threshold or (threshold == 1.0 and prob == threshold):
+            if drop_consecutive and word in force and keep and keep[-1] == word:
+                labels.append(0)
+            else:
+                keep.append(word)
+                labels.append(1)
+        else:
+            labels.append(0)
+    return keep, labels

@@ -1,0 +1,423 @@
+"""Keep probabilities from a token-classification encoder: the model side of LLMLingua-2.
+
+:class:`TokenClassifier` tokenizes a text once with the model's fast tokenizer (offsets
+kept, so every probability points at original characters), cuts the tokens into windows
+of at most ``max_length`` model tokens that end at a chunk-end token (``.`` or a line
+break by default), runs the windows in batches of similar length (so little compute goes
+to padding), and returns each token's probability of label 1, "keep".
+
+Cost: one tokenization, then ``ceil(n / (max_length - specials))`` windows; the encoder is
+linear in ``n`` with a per-window attention term in ``max_length``. Everything after the
+forward pass is vectorized numpy, no per-token Python loop.
+
+Backends: ``torch`` (fp32, or bf16 autocast where the hardware has fast bf16) and ``onnx``
+(ONNX Runtime, exported once and cached, optionally int8-quantized; see
+:mod:`contextzip.onnx_export`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from contextzip.errors import ConfigurationError, ResourceNotFoundError, missing_extra
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "BACKENDS",
+    "PRECISIONS",
+    "TokenClassifier",
+    "TokenProbs",
+    "fast_precision",
+    "load_classifier",
+]
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("torch", "onnx")
+#: ``float32`` and ``bfloat16`` run on torch; ``float32`` and ``int8`` on ONNX Runtime.
+PRECISIONS = ("auto", "float32", "bfloat16", "int8")
+MEMO_SIZE = 256
+
+_loaded: dict[tuple[str, str], tuple[Any, Any]] = {}
+_load_lock = threading.Lock()
+
+
+def load_classifier(model: str, device: str = "cpu") -> tuple[Any, Any]:
+    """The (tokenizer, model) pair for ``model``, loaded once per process and device."""
+    key = (model, device)
+    with _load_lock:
+        if key not in _loaded:
+            try:
+                import torch
+                from transformers import AutoModelForTokenClassification, AutoTokenizer
+            except ImportError as exc:
+                raise missing_extra(exc.name or "torch", "ml") from None
+            _check_device(torch, device)
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(model)
+                encoder: Any = AutoModelForTokenClassification.from_pretrained(model)
+            except OSError as exc:
+                raise ResourceNotFoundError(
+                    f"token classifier {model!r} could not be loaded ({exc}); pass a local folder, "
+                    "or a hub name where the hub is reachable"
+                ) from exc
+            if not getattr(tokenizer, "is_fast", False):
+                raise ConfigurationError(
+                    f"{model!r} has no fast tokenizer, so tokens cannot be mapped to characters; "
+                    "use a model with a tokenizer.json"
+                )
+            if encoder.config.num_labels < 2:
+                raise ConfigurationError(
+                    f"{model!r} has {encoder.config.num_labels} label(s); a keep/drop classifier needs 2 "
+                    "(label 1 = keep)"
+                )
+            _loaded[key] = (tokenizer, encoder.to(device).eval())
+        return _loaded[key]
+
+
+def _check_device(torch: Any, device: str) -> None:
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise ConfigurationError(f"device {device!r} is not a torch device; use 'cpu' or 'cuda'") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ConfigurationError(f"device {device!r} asked for, but this torch has no CUDA; use 'cpu'")
+
+
+@functools.lru_cache(maxsize=4)
+def fast_precision(device: str = "cpu") -> str:
+    """The fastest torch precision this hardware runs well: ``bfloat16`` or ``float32``.
+
+    bf16 where the CPU has native bf16 arithmetic (AVX512-BF16 or AMX) or the GPU supports
+    it; fp32 elsewhere, where bf16 would be emulated and slower.
+    """
+    import torch
+
+    if torch.device(device).type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            flags = set(next((line for line in handle if line.startswith("flags")), "").split())
+    except OSError:
+        return "float32"
+    return "bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
+
+
+@dataclass(frozen=True)
+class TokenProbs:
+    """Model tokens of a text with their keep probabilities.
+
+    Attributes:
+        starts: Start character offset of each token in the text.
+        ends: End character offset of each token.
+        probs: Probability of label 1 ("keep") for each token, float32.
+    """
+
+    starts: np.ndarray
+    ends: np.ndarray
+    probs: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the special tokens go around one sequence, or a (query, text) pair."""
+
+    prefix: list[int]
+    middle: list[int]  # between the query and the text (pairs only)
+    suffix: list[int]
+    pair_suffix: list[int]
+    query_type: int
+    text_type: int
+
+
+class TokenClassifier:
+    """Per-token keep probabilities from a token-classification encoder.
+
+    Args:
+        model: A local folder or hub name of a ``*ForTokenClassification`` checkpoint
+            (label 1 = keep).
+        backend: ``"torch"`` or ``"onnx"`` (ONNX Runtime; exported and cached on first use).
+        device: A torch device string (torch backend).
+        precision: ``"auto"`` (bf16 where the hardware runs it natively, else fp32, on
+            torch; fp32 on ONNX), ``"float32"``, ``"bfloat16"`` (torch) or ``"int8"`` (ONNX,
+            dynamic quantization).
+        max_length: Model tokens per window, special tokens included.
+        batch_size: Windows per forward pass.
+        chunk_end_tokens: Windows end after one of these tokens when they can; ``"\\n"``
+            matches a line break after a token.
+        progress: Show a progress bar over the batches of long texts; ``None`` shows it
+            when this module's logger is at INFO or DEBUG.
+
+    Example:
+        >>> classifier = TokenClassifier("path/to/classifier")  # doctest: +SKIP
+        >>> probs = classifier.keep_probs("The cat sat on the mat.")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str],
+        *,
+        backend: str = "torch",
+        device: str = "cpu",
+        precision: str = "auto",
+        max_length: int = 512,
+        batch_size: int = 8,
+        chunk_end_tokens: Sequence[str] = (".", "\n"),
+        progress: bool | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ConfigurationError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        if precision not in PRECISIONS:
+            raise ConfigurationError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if backend == "torch" and precision == "int8":
+            raise ConfigurationError("int8 runs on the ONNX backend; use backend='onnx' or precision='bfloat16'")
+        if backend == "onnx" and precision == "bfloat16":
+            raise ConfigurationError("bfloat16 runs on the torch backend; use precision='int8' or 'float32'")
+        if backend == "onnx" and device != "cpu":
+            raise ConfigurationError("the ONNX backend runs on the CPU; use device='cpu' or backend='torch'")
+        if max_length < 8:
+            raise ConfigurationError(f"max_length must be >= 8, got {max_length}")
+        if batch_size < 1:
+            raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
+        self.model = os.fspath(model)
+        self.backend = backend
+        self.device = device
+        self.precision = precision
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.chunk_end_tokens = frozenset(chunk_end_tokens)
+        self.progress = progress
+        self._memo: OrderedDict[str, TokenProbs] = OrderedDict()
+        self._memo_lock = threading.Lock()
+        self._session: Any = None
+
+    @property
+    def resolved_precision(self) -> str:
+        """The precision ``"auto"`` stands for on this backend and hardware."""
+        if self.precision != "auto":
+            return self.precision
+        return fast_precision(self.device) if self.backend == "torch" else "float32"
+
+    @property
+    def tokenizer(self) -> Any:
+        return load_classifier(self.model, "cpu" if self.backend == "onnx" else self.device)[0]
+
+    @property
+    def config(self) -> Any:
+        return load_classifier(self.model, "cpu" if self.backend == "onnx" else self.device)[1].config
+
+    def keep_probs(self, text: str, query: str | None = None) -> TokenProbs:
+        """Each model token of ``text`` with its keep probability.
+
+        With a ``query`` each window is the pair (query, window), for models trained with
+        the question as the first sequence. The last :data:`MEMO_SIZE` results are kept,
+        so compressing one text at several rates runs the model once.
+        """
+        key = hashlib.sha256(f"{query!r}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()
+        with self._memo_lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        result = self._run(text, query)
+        with self._memo_lock:
+            self._memo[key] = result
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return result
+
+    def _run(self, text: str, query: str | None) -> TokenProbs:
+        import numpy as np
+
+        encoding = _raw_tokenizer(self.tokenizer).encode(text, add_special_tokens=False)
+        ids = np.asarray(encoding.ids, dtype=np.int64)
+        offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+        if len(ids) == 0:
+            return TokenProbs(offsets[:, 0], offsets[:, 1], np.zeros(0, dtype=np.float32))
+        layout = _layout(self.tokenizer)
+        query_ids: list[int] = []
+        if query:
+            query_ids = _raw_tokenizer(self.tokenizer).encode(query, add_special_tokens=False).ids
+            query_ids = query_ids[: self.max_length // 4]  # a long query must leave room for the text
+        if query:
+            specials = len(layout.prefix) + len(query_ids) + len(layout.middle) + len(layout.pair_suffix)
+        else:
+            specials = len(layout.prefix) + len(layout.suffix)
+        capacity = self.max_length - specials
+        if capacity < 1:
+            raise ConfigurationError(f"max_length={self.max_length} leaves no room for text; raise it")
+        ends_chunk = self._chunk_ends(text, encoding.tokens, offsets)
+        windows = _windows(len(ids), capacity, ends_chunk)
+        probs = np.zeros(len(ids), dtype=np.float32)
+        for batch, rows in self._batches(windows, ids, query_ids if query else None, layout):
+            scored = self._forward(*batch)
+            for row, (lo, hi, first) in enumerate(rows):
+                probs[lo:hi] = scored[row, first : first + hi - lo]
+        return TokenProbs(offsets[:, 0], offsets[:, 1], probs)
+
+    def _chunk_ends(self, text: str, tokens: list[str], offsets: np.ndarray) -> np.ndarray:
+        """True after each token a window may end at."""
+        import numpy as np
+
+        words = {t for t in self.chunk_end_tokens if t != "\n"}
+        ends = np.fromiter((t.lstrip("▁Ġ") in words for t in tokens), dtype=bool, count=len(tokens))
+        if "\n" in self.chunk_end_tokens:
+            newline_at = np.flatnonzero(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32) == 10)
+            if len(newline_at):
+                # a token is followed by a line break when one lies before the next token starts
+                next_start = np.append(offsets[1:, 0], len(text))
+                ends |= np.searchsorted(newline_at, next_start) > np.searchsorted(newline_at, offsets[:, 1])
+        return ends
+
+    def _batches(
+        self, windows: list[tuple[int, int]], ids: np.ndarray, query_ids: list[int] | None, layout: _Layout
+    ) -> Any:
+        """Batches of windows of similar length, as (input_ids, mask, type_ids) and row info."""
+        import numpy as np
+
+        head = list(layout.prefix)
+        head_types = [layout.query_type] * len(layout.prefix)
+        if query_ids is not None:
+            head += query_ids + layout.middle
+            head_types += [layout.query_type] * len(query_ids) + [layout.text_type] * len(layout.middle)
+        tail = layout.suffix if query_ids is None else layout.pair_suffix
+        order = sorted(range(len(windows)), key=lambda i: (windows[i][1] - windows[i][0], i))
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        show = self.progress if self.progress is not None else logger.isEnabledFor(logging.INFO)
+        if show and len(batches) > 1:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc="token classifier", unit="batch")
+        for members in batches:
+            width = len(head) + max(windows[i][1] - windows[i][0] for i in members) + len(tail)
+            input_ids = np.full((len(members), width), _pad_id(self.tokenizer), dtype=np.int64)
+            mask = np.zeros((len(members), width), dtype=np.int64)
+            types = np.full((len(members), width), layout.text_type, dtype=np.int64)
+            rows = []
+            for row, index in enumerate(members):
+                lo, hi = windows[index]
+                sequence = np.concatenate((head, ids[lo:hi], tail)).astype(np.int64)
+                input_ids[row, : len(sequence)] = sequence
+                mask[row, : len(sequence)] = 1
+                types[row, : len(head_types)] = head_types
+                rows.append((lo, hi, len(head)))
+            yield (input_ids, mask, types), rows
+
+    def _forward(self, input_ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+        """Probability of label 1 at every position of the batch, float32."""
+        if self.backend == "onnx":
+            return self._forward_onnx(input_ids, mask, types)
+        import torch
+
+        _, encoder = load_classifier(self.model, self.device)
+        inputs = {
+            "input_ids": torch.from_numpy(input_ids).to(self.device),
+            "attention_mask": torch.from_numpy(mask).to(self.device),
+        }
+        if getattr(encoder.config, "type_vocab_size", 0) > 1:
+            inputs["token_type_ids"] = torch.from_numpy(types).to(self.device)
+        device_type = torch.device(self.device).type
+        bf16 = self.resolved_precision == "bfloat16"
+        with torch.inference_mode(), torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+            logits = encoder(**inputs).logits
+        result: np.ndarray = torch.softmax(logits.float(), dim=-1)[..., 1].cpu().numpy()
+        return result
+
+    def _forward_onnx(self, input_ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        if self._session is None:
+            from contextzip.onnx_export import onnx_session
+
+            self._session = onnx_session(self.model, quantize=self.resolved_precision == "int8")
+        names = {i.name for i in self._session.get_inputs()}
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in names:
+            feeds["token_type_ids"] = types
+        (logits,) = self._session.run(["logits"], feeds)
+        logits = logits.astype(np.float32)
+        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        result: np.ndarray = (shifted[..., 1] / shifted.sum(axis=-1)).astype(np.float32)
+        return result
+
+
+def _windows(count: int, capacity: int, chunk_ends: np.ndarray) -> list[tuple[int, int]]:
+    """``[lo, hi)`` token windows of at most ``capacity``, each ending at a chunk end when one fits."""
+    import numpy as np
+
+    end_positions = np.flatnonzero(chunk_ends)
+    windows = []
+    start = 0
+    while start < count:
+        stop = start + capacity
+        if stop >= count:
+            windows.append((start, count))
+            break
+        # the last chunk-end token inside [start, stop)
+        index = int(np.searchsorted(end_positions, stop, side="left")) - 1
+        if index >= 0 and end_positions[index] >= start:
+            stop = int(end_positions[index]) + 1
+        windows.append((start, stop))
+        start = stop
+    return windows
+
+
+_raw_cache: dict[int, Any] = {}
+
+
+def _raw_tokenizer(tokenizer: Any) -> Any:
+    """A copy of the fast tokenizer's backend with truncation and padding turned off.
+
+    Some ``tokenizer.json`` files pin truncation (all-MiniLM-L6-v2: 128 tokens); a long
+    text must be tokenized whole and cut into windows here.
+    """
+    key = id(tokenizer)
+    if key not in _raw_cache:
+        from tokenizers import Tokenizer
+
+        raw = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+        raw.no_truncation()
+        raw.no_padding()
+        _raw_cache[key] = raw
+    return _raw_cache[key]
+
+
+_layouts: dict[int, _Layout] = {}
+
+
+def _layout(tokenizer: Any) -> _Layout:
+    """Probe the tokenizer's post-processor for its special-token template."""
+    if id(tokenizer) not in _layouts:
+        _layouts[id(tokenizer)] = _probe_layout(_raw_tokenizer(tokenizer))
+    return _layouts[id(tokenizer)]
+
+
+def _probe_layout(raw: Any) -> _Layout:
+    single = raw.encode("a", add_special_tokens=True)
+    content = [i for i, s in enumerate(single.sequence_ids) if s == 0]
+    prefix, suffix = single.ids[: content[0]], single.ids[content[-1] + 1 :]
+    pair = raw.encode("a", "b", add_special_tokens=True)
+    first = [i for i, s in enumerate(pair.sequence_ids) if s == 0]
+    second = [i for i, s in enumerate(pair.sequence_ids) if s == 1]
+    return _Layout(
+        prefix=list(prefix),
+        middle=list(pair.ids[first[-1] + 1 : second[0]]),
+        suffix=list(suffix),
+        pair_suffix=list(pair.ids[second[-1] + 1 :]),
+        query_type=pair.type_ids[first[0]],
+        text_type=pair.type_ids[second[0]],
+    )
+
+
+def _pad_id(tokenizer: Any) -> int:
+    pad = tokenizer.pad_token_id
+    return int(pad) if pad is not None else 0
