@@ -124,7 +124,9 @@ def run_worker(config: str, tokens: int, repeats: int) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="2k and 10k tokens, 2 repeats")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--worker", choices=CONFIGS, help=argparse.SUPPRESS)
@@ -149,10 +151,21 @@ def main(argv: list[str] | None = None) -> int:
                 f"{sum(a == b for a, b in zip(labels, reference, strict=True)) / len(reference):.2%}"  # type: ignore[arg-type]
                 if labels else "–"
             )  # fmt: skip
-            rows.append([f"{tokens:,}", config, r["precision"], f"{float(r['seconds']):.2f}",  # type: ignore[arg-type]
-                         f"{base / float(r['seconds']):.2f}x", f"{float(r['peak_mib']):.0f}", agree])  # type: ignore[arg-type]
+            rows.append(
+                [
+                    f"{tokens:,}",
+                    config,
+                    r["precision"],
+                    f"{float(r['seconds']):.2f}",  # type: ignore[arg-type]
+                    f"{base / float(r['seconds']):.2f}x",
+                    f"{float(r['peak_mib']):.0f}",
+                    agree,
+                ]
+            )  # type: ignore[arg-type]
             print(f"  {tokens:>6,} tokens {config:<22} {float(r['seconds']):.2f} s", file=sys.stderr)  # type: ignore[arg-type]
-    print(markdown_table(["tokens", "config", "precision", "median s", "speed-up", "peak MiB", "agree"], rows))
+    print(
+        markdown_table(["tokens", "config", "precision", "median s", "speed-up", "peak MiB", "agree"], rows)
+    )
     return 0
 
 

@@ -180,7 +180,9 @@ class TokenClassifier:
         if precision not in PRECISIONS:
             raise ConfigurationError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         if backend == "torch" and precision == "int8":
-            raise ConfigurationError("int8 runs on the ONNX backend; use backend='onnx' or precision='bfloat16'")
+            raise ConfigurationError(
+                "int8 runs on the ONNX backend; use backend='onnx' or precision='bfloat16'"
+            )
         if backend == "onnx" and precision == "bfloat16":
             raise ConfigurationError("bfloat16 runs on the torch backend; use precision='int8' or 'float32'")
         if backend == "onnx" and device != "cpu":
@@ -271,7 +273,9 @@ class TokenClassifier:
         words = {t for t in self.chunk_end_tokens if t != "\n"}
         ends = np.fromiter((t.lstrip("▁Ġ") in words for t in tokens), dtype=bool, count=len(tokens))
         if "\n" in self.chunk_end_tokens:
-            newline_at = np.flatnonzero(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32) == 10)
+            newline_at = np.flatnonzero(
+                np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32) == 10
+            )
             if len(newline_at):
                 # a token is followed by a line break when one lies before the next token starts
                 next_start = np.append(offsets[1:, 0], len(text))

@@ -19,9 +19,9 @@ module does the rest the same way for all of them:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -189,12 +189,9 @@ def compress_extractive(
     def unchanged(reason: str) -> CompressionResult:
         return unchanged_result(segments, counts, name, target, reason, started)
 
-    if total == 0:
-        return unchanged("the input is empty")
-    if total < min_tokens:
-        return unchanged(f"the input ({total} tokens) is shorter than min_tokens={min_tokens}; left alone")
-    if target >= total:
-        return unchanged(f"the budget ({target} tokens) keeps the whole input ({total} tokens)")
+    skip = _nothing_to_gain(total, target, min_tokens)
+    if skip is not None:
+        return unchanged(skip)
     table = build_unit_table(segments, encoded, unit, counter, splitter)
     if len(table) == 0:
         return unchanged("the input has no words a text compressor may drop")
@@ -205,8 +202,7 @@ def compress_extractive(
     try:
         must_stay = forced_units(table, force_tokens)
         extra = forced(table) if forced is not None else None
-        if extra is not None:
-            must_stay |= extra
+        must_stay = must_stay if extra is None else must_stay | extra
         scores = np.asarray(priority(table, query), dtype=np.float64)
     except ContextZipError:
         raise
@@ -243,6 +239,17 @@ def compress_extractive(
         elapsed_s=time.perf_counter() - started,
         reason=_budget_miss(after, target, fixed_tokens, table.costs, must_stay),
     )
+
+
+def _nothing_to_gain(total: int, target: int, min_tokens: int) -> str | None:
+    """Why the input should come back unchanged before any work, or None."""
+    if total == 0:
+        return "the input is empty"
+    if total < min_tokens:
+        return f"the input ({total} tokens) is shorter than min_tokens={min_tokens}; left alone"
+    if target >= total:
+        return f"the budget ({target} tokens) keeps the whole input ({total} tokens)"
+    return None
 
 
 def _budget_miss(
@@ -406,7 +413,10 @@ def consecutive_repeats(table: UnitTable, keep: np.ndarray, force_tokens: Sequen
         others_before = np.cumsum(~np.isin(kept, candidates))
         position = {int(index): n for n, index in enumerate(kept)}
         for previous, current in zip(candidates, candidates[1:], strict=False):
-            same = text[table.starts[previous] : table.ends[previous]] == text[table.starts[current] : table.ends[current]]
+            same = (
+                text[table.starts[previous] : table.ends[previous]]
+                == text[table.starts[current] : table.ends[current]]
+            )
             if same and others_before[position[current]] == others_before[position[previous]]:
                 repeats[current] = True
     return repeats

@@ -1,8 +1,8 @@
 """Parity mode: ``llmlingua`` 0.2.2's LLMLingua-2 compression, reproduced word for word.
 
-For comparisons and migrations only; :class:`~contextzip.compressors.token_classifier.TokenClassifierCompressor`
-does better by default. What this reproduces, step by step (``compress_prompt(use_llmlingua2=True)``
-with the token-level filter):
+For comparisons and migrations only; the default
+:class:`~contextzip.compressors.token_classifier.TokenClassifierCompressor` does better.
+What this reproduces, step by step (``compress_prompt(use_llmlingua2=True)``):
 
 1. Force tokens that the tokenizer splits into several pieces are replaced in the text
    by added special tokens ``[NEW{i}]`` (the embedding matrix grows by 100 rows, drawn
@@ -72,7 +72,9 @@ def compress_like_llmlingua2(
     started = time.perf_counter()
     segments = check_segments(segments)
     if any(s.protected or s.kind != "text" for s in segments):
-        raise ConfigurationError("parity mode takes plain text segments only; llmlingua has no protected or typed content")
+        raise ConfigurationError(
+            "parity mode takes plain text segments only; llmlingua has no protected or typed content"
+        )
     output = llmlingua2_compress(
         compressor.model,
         [s.text for s in segments],
@@ -144,24 +146,15 @@ def llmlingua2_compress(
     reserved = list(range(len(contexts)))
     words_of: dict[int, list[str]] = {}
     if use_context_level_filter and len(contexts) > 1:
-        import numpy as np
-
         if context_level_rate >= 1.0:
             if target_token < 0 and rate < 1.0:
                 context_level_rate = (rate + 1.0) / 2
             if target_token >= 0:
                 context_level_rate = min(target_token * 2 / origin_tokens, 1.0)
         scored = _score_chunks(tokenizer, encoder, merge, [c for chunks in chunked for c in chunks])
-        context_probs = []
-        position = 0
-        for index, chunks in enumerate(chunked):
-            mine = scored[position : position + len(chunks)]
-            position += len(chunks)
-            probs = [to_word(no_force) for _, _, plain in mine for no_force in plain]
-            words_of[index] = [w.lstrip("▁") if merge.sentencepiece else w for words, _, _ in mine for w in words]
-            context_probs.append(sum(probs) / len(probs))
-        threshold = np.percentile(context_probs, int(100 * (1 - context_level_rate)))
-        reserved = [i for i, p in enumerate(context_probs) if p >= threshold or i in force_context_ids]
+        reserved, words_of = _filter_contexts(
+            scored, chunked, to_word, context_level_rate, force_context_ids, merge.sentencepiece
+        )
         if target_token >= 0:
             kept_tokens = sum(cl100k.count(c) for i in reserved for c in chunked[i])
             rate = min(target_token / kept_tokens, 1.0)
@@ -174,10 +167,25 @@ def llmlingua2_compress(
     chunk_words: list[list[str]] = []
     chunk_labels: list[list[int]] = []
     for words, pieces, _ in _score_chunks(tokenizer, encoder, merge, flat):
-        keep, labels = _select(words, [to_word(p) for p in pieces], reduce_rate, force_tokens, drop_consecutive, cl100k)
+        keep, labels = _select(
+            words, [to_word(p) for p in pieces], reduce_rate, force_tokens, drop_consecutive, cl100k
+        )
         kept_text.append(tokenizer.convert_tokens_to_string(keep))
         chunk_words.append([w.lstrip("▁") for w in words] if merge.sentencepiece else words)
         chunk_labels.append(labels)
+    return _assemble(chunked, reserved, words_of, kept_text, chunk_words, chunk_labels, origin_tokens)
+
+
+def _assemble(
+    chunked: list[list[str]],
+    reserved: list[int],
+    words_of: dict[int, list[str]],
+    kept_text: list[str],
+    chunk_words: list[list[str]],
+    chunk_labels: list[list[int]],
+    origin_tokens: int,
+) -> ParityOutput:
+    """Per-context results from per-chunk ones (the kept contexts' chunks, in order)."""
     compressed: list[str | None] = []
     words_out, labels_out = [], []
     position = 0
@@ -195,6 +203,31 @@ def llmlingua2_compress(
     return ParityOutput(compressed, words_out, labels_out, origin_tokens)
 
 
+def _filter_contexts(
+    scored: list[Any],
+    chunked: list[list[str]],
+    to_word: Any,
+    context_level_rate: float,
+    force_context_ids: Sequence[int],
+    sentencepiece: bool,
+) -> tuple[list[int], dict[int, list[str]]]:
+    """The contexts kept by mean word probability, and every context's words."""
+    import numpy as np
+
+    context_probs = []
+    words_of: dict[int, list[str]] = {}
+    position = 0
+    for index, chunks in enumerate(chunked):
+        mine = scored[position : position + len(chunks)]
+        position += len(chunks)
+        probs = [to_word(no_force) for _, _, plain in mine for no_force in plain]
+        words_of[index] = [w.lstrip("▁") if sentencepiece else w for words, _, _ in mine for w in words]
+        context_probs.append(sum(probs) / len(probs))
+    threshold = np.percentile(context_probs, int(100 * (1 - context_level_rate)))
+    reserved = [i for i, p in enumerate(context_probs) if p >= threshold or i in force_context_ids]
+    return reserved, words_of
+
+
 def _score_chunks(tokenizer: Any, encoder: Any, merge: _WordMerge, chunks: list[str]) -> list[Any]:
     """(words, piece probabilities, piece probabilities before forcing) of each chunk."""
     import torch
@@ -206,7 +239,9 @@ def _score_chunks(tokenizer: Any, encoder: Any, merge: _WordMerge, chunks: list[
             probs = torch.softmax(encoder(input_ids=ids, attention_mask=mask).logits, dim=-1)[:, :, 1]
             for row in range(ids.shape[0]):
                 active = ids[row][mask[row]].tolist()
-                scored.append(merge(tokenizer.convert_ids_to_tokens(active), list(probs[row][mask[row]].numpy())))
+                scored.append(
+                    merge(tokenizer.convert_ids_to_tokens(active), list(probs[row][mask[row]].numpy()))
+                )
     return scored
 
 
@@ -221,7 +256,9 @@ def _load(model: str) -> tuple[Any, Any]:
                 raise missing_extra(exc.name or "torch", "ml") from None
             tokenizer = AutoTokenizer.from_pretrained(model)
             encoder = AutoModelForTokenClassification.from_pretrained(model, dtype=torch.float32).eval()
-            tokenizer.add_special_tokens({"additional_special_tokens": [f"[NEW{i}]" for i in range(_MAX_FORCE_TOKENS)]})
+            tokenizer.add_special_tokens(
+                {"additional_special_tokens": [f"[NEW{i}]" for i in range(_MAX_FORCE_TOKENS)]}
+            )
             # llmlingua seeds 42 before growing the embeddings; do so without touching the caller's RNG
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(42)
@@ -276,7 +313,9 @@ class _WordMerge:
         self.token_map = token_map
         self.force_reserve_digit = force_reserve_digit
 
-    def __call__(self, tokens: list[str], probs: list[Any]) -> tuple[list[str], list[list[Any]], list[list[Any]]]:
+    def __call__(
+        self, tokens: list[str], probs: list[Any]
+    ) -> tuple[list[str], list[list[Any]], list[list[Any]]]:
         """Words, their pieces' probabilities, and the same before force tokens were set to 1."""
         words: list[str] = []
         pieces: list[list[Any]] = []

@@ -124,7 +124,9 @@ class TokenClassifierCompressor(ExtractiveCompressor):
                 "sentences or paragraphs"
             )
         if token_to_word not in TOKEN_TO_WORD:
-            raise ConfigurationError(f"token_to_word must be one of {', '.join(TOKEN_TO_WORD)}, got {token_to_word!r}")
+            raise ConfigurationError(
+                f"token_to_word must be one of {', '.join(TOKEN_TO_WORD)}, got {token_to_word!r}"
+            )
         if context_level_rate is not None and not 0.0 < context_level_rate <= 1.0:
             raise ConfigurationError(f"context_level_rate must be in (0, 1], got {context_level_rate!r}")
         if backend not in BACKENDS:
@@ -218,7 +220,7 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         return self.classifier.keep_probs(text, query if self.query_aware else None)
 
     def _compress_coarse_to_fine(
-        self, segments: tuple[Segment, ...], documents: list[int], query: str | None, budget: Budget
+        self, segments: Sequence[Segment], documents: list[int], query: str | None, budget: Budget
     ) -> CompressionResult:
         """Drop the documents the classifier likes least, then compress the others to the budget."""
         import time
@@ -232,11 +234,12 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         if target >= total or total < self.min_tokens:
             return super().compress(segments, query=query, budget=budget)
         try:
-            means = [float(np.mean(self.token_probs(segments[i].text, query).probs) or 0.0) for i in documents]
+            means = [
+                float(np.mean(self.token_probs(segments[i].text, query).probs) or 0.0) for i in documents
+            ]
         except Exception as exc:  # a run-time failure must not lose the request
-            return unchanged_result(segments, counts, self.name, target,
-                                    f"compression failed ({type(exc).__name__}: {exc}); the input is unchanged",
-                                    started)  # fmt: skip
+            reason = f"compression failed ({type(exc).__name__}: {exc}); the input is unchanged"
+            return unchanged_result(segments, counts, self.name, target, reason, started)
         rate = self.context_level_rate or (target / total + 1.0) / 2.0
         document_tokens = sum(counts[i] for i in documents)
         kept: set[int] = set()
