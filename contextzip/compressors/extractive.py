@@ -100,6 +100,12 @@ class ExtractiveCompressor:
         self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
     ) -> CompressionResult:
         """Compress ``segments`` to ``budget``, keeping the units :meth:`priority` ranks best."""
+        return self._compress_units(segments, query=query, budget=budget, min_tokens=self.min_tokens)
+
+    def _compress_units(
+        self, segments: Sequence[Segment], *, query: str | None, budget: Budget, min_tokens: int
+    ) -> CompressionResult:
+        """:func:`compress_extractive` with this compressor's options (``min_tokens`` given)."""
         return compress_extractive(
             segments,
             budget=budget,
@@ -112,7 +118,7 @@ class ExtractiveCompressor:
             in_order=self.in_order,
             splitter=self.split_words,
             forced=self.forced,
-            min_tokens=self.min_tokens,
+            min_tokens=min_tokens,
             drop_consecutive=self.drop_consecutive,
             return_labels=self.return_word_label,
         )

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from contextzip.compressors.extractive import ExtractiveCompressor, compress_extractive, unchanged_result
+from contextzip.compressors.extractive import ExtractiveCompressor, unchanged_result
 from contextzip.compressors.units import UnitTable, is_compressible
 from contextzip.errors import ConfigurationError
 from contextzip.resources import resolve_token_classifier
@@ -223,8 +224,6 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         self, segments: Sequence[Segment], documents: list[int], query: str | None, budget: Budget
     ) -> CompressionResult:
         """Drop the documents the classifier likes least, then compress the others to the budget."""
-        import time
-
         import numpy as np
 
         started = time.perf_counter()
@@ -251,12 +250,10 @@ class TokenClassifierCompressor(ExtractiveCompressor):
             kept_tokens += counts[documents[rank]]
         score = dict(zip(documents, means, strict=True))
         survivors = [s for i, s in enumerate(segments) if i not in documents or i in kept]
-        inner = compress_extractive(
-            survivors, budget=Budget(target_tokens=target), query=query, name=self.name,
-            counter=self.counter, unit=self.unit, priority=self.priority, force_tokens=self.force_tokens,
-            splitter=self.split_words, forced=self.forced, min_tokens=0,
-            drop_consecutive=self.drop_consecutive, return_labels=self.return_word_label,
-        )  # fmt: skip
+        # the whole input passed min_tokens; the survivors are compressed whatever their size
+        inner = self._compress_units(
+            survivors, query=query, budget=Budget(target_tokens=target), min_tokens=0
+        )
         inner_results = iter(inner.segments)
         results: list[SegmentResult] = []
         for i, (segment, count) in enumerate(zip(segments, counts, strict=True)):
