@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from contextzip.compressors.extractive import ExtractiveCompressor, unchanged_result
 from contextzip.compressors.units import UnitTable, is_compressible
-from contextzip.errors import ConfigurationError
+from contextzip.errors import ConfigurationError, ContextZipError
 from contextzip.resources import resolve_token_classifier
 from contextzip.selection import unit_of_position
 from contextzip.text import word_punctuation_boundaries
@@ -233,9 +233,9 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         if target >= total or total < self.min_tokens:
             return super().compress(segments, query=query, budget=budget)
         try:
-            means = [
-                float(np.mean(self.token_probs(segments[i].text, query).probs) or 0.0) for i in documents
-            ]
+            means = [_mean_prob(self.token_probs(segments[i].text, query)) for i in documents]
+        except ContextZipError:
+            raise  # a setup problem (no model, bad option) is the caller's to fix, as in the driver
         except Exception as exc:  # a run-time failure must not lose the request
             reason = f"compression failed ({type(exc).__name__}: {exc}); the input is unchanged"
             return unchanged_result(segments, counts, self.name, target, reason, started)
@@ -257,7 +257,7 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         inner_results = iter(inner.segments)
         results: list[SegmentResult] = []
         for i, (segment, count) in enumerate(zip(segments, counts, strict=True)):
-            if i in documents and i not in kept:
+            if i in score and i not in kept:
                 results.append(SegmentResult(segment, "", (), count, 0, dropped=True, score=score[i]))
             else:
                 result = next(inner_results)
@@ -302,6 +302,11 @@ def unit_probs(starts: np.ndarray, ends: np.ndarray, probs: TokenProbs, mode: st
     last = np.maximum.accumulate(seen)
     filled = np.where(last >= 0, result[np.maximum(last, 0)], np.nan)
     return np.nan_to_num(filled, nan=float(np.nanmean(result)) if np.isfinite(result).any() else 0.0)
+
+
+def _mean_prob(probs: TokenProbs) -> float:
+    """A document's mean keep probability (0 when the tokenizer found nothing in it)."""
+    return float(probs.probs.mean()) if len(probs.probs) else 0.0
 
 
 def _with_score(result: SegmentResult, score: float) -> SegmentResult:
