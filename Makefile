@@ -31,6 +31,8 @@ lint: $(STAMPS)/all
 ## bench: every benchmark in bench/, each printing a Markdown table
 bench: $(STAMPS)/all
 	$(BIN)/python -m bench.selfinfo
+	$(BIN)/python -m bench.token_classifier
+	$(BIN)/python -m bench.default_model
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -44,11 +44,14 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Compress FILE (or stdin) and print the result; stats go to stderr.",
     )
     compress.add_argument("file", nargs="?", default="-", help="text file to compress; - for stdin")
-    budget = compress.add_mutually_exclusive_group(required=True)
-    budget.add_argument("--rate", type=float, help="kept/original tokens, e.g. 0.25 for 4x")
+    budget = compress.add_mutually_exclusive_group()
+    budget.add_argument("--rate", type=float, help="kept/original tokens, e.g. 0.25 for 4x (default 0.5)")
     budget.add_argument("--target-tokens", type=int, help="number of tokens to keep")
     compress.add_argument(
-        "--method", "-m", default="selfinfo", help="compressor name (see: contextzip methods)"
+        "--method",
+        "-m",
+        help="compressor name (see: contextzip methods); default: the shipped token classifier "
+        "(selfinfo where the ml extra is not installed)",
     )
     compress.add_argument("--query", "-q", help="the question or task the context serves")
     compress.add_argument(
@@ -71,6 +74,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("methods", help="list the available compressors")
     _add_eval_parser(commands)
+    _add_train_parser(commands)
     return parser
 
 
@@ -90,7 +94,7 @@ def _add_eval_parser(commands: Any) -> None:
     evaluate.add_argument("--limit", "-n", type=int, help="number of samples (default: all)")
     evaluate.add_argument("--out", "-o", default="eval-out", help="output folder (resumed if it exists)")
     evaluate.add_argument("--length", type=int, default=8000, help="context tokens for generated datasets")
-    evaluate.add_argument("--split", default="dev", help="article split of squad-multidoc: dev, train, all")
+    evaluate.add_argument("--split", default="dev", help="article split of squad and squad-multidoc: dev, train, all")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the generated datasets")
     evaluate.add_argument("--reader-option", action="append", default=[], metavar="KEY=VALUE",
                           help="reader option, e.g. --reader-option model=gpt-4o-mini")  # fmt: skip
@@ -98,6 +102,38 @@ def _add_eval_parser(commands: Any) -> None:
                           help="compressor option, e.g. --method-option selfinfo:unit=sentence")  # fmt: skip
     evaluate.add_argument("--no-baseline", action="store_true", help="skip the uncompressed run")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_train_parser(commands: Any) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train a token-classification compressor (teacher labels, then fine-tuning)",
+        description="Label a corpus with a teacher, fine-tune all-MiniLM-L6-v2 as a keep/drop token "
+        "classifier, and export it (transformers folder, int8 ONNX, shipped delta, MODEL_CARD.md). "
+        "Every step is cached under --out, so a rerun resumes. --recipe default regenerates the "
+        "models contextzip ships.",
+    )
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--recipe", choices=["default"], help="the shipped models' recipe")
+    source.add_argument("--corpus", help='JSONL of {"text", "questions"?: [{"question", "answers"}]}')
+    train.add_argument("--out", "-o", help="work folder (default: <cache>/train/NAME)")
+    teachers = ["qa+surprisal", "surprisal", "qa", "llm"]
+    train.add_argument("--teacher", default="qa+surprisal", choices=teachers,
+                       help="who labels the words (default qa+surprisal)")  # fmt: skip
+    train.add_argument("--keep", type=float, default=0.4, help="share of words the teacher keeps")
+    train.add_argument("--llm-model", help="llm teacher: the model name")
+    train.add_argument("--llm-base-url", default="https://api.openai.com/v1", help="llm teacher: API root")
+    train.add_argument("--query-aware", action="store_true", help="train on (question, text) pairs")
+    train.add_argument("--epochs", type=int, default=2)
+    train.add_argument("--learning-rate", type=float, default=1e-4)
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--trainable-layers", type=int, default=3, help="top encoder layers that learn")
+    train.add_argument("--limit", type=int, help="use only the first N passages (a smoke run)")
+    train.add_argument("--models-dir", help="--recipe default: where the shipped models go "
+                       "(default: the checkout's models/)")  # fmt: skip
+    train.add_argument("--no-eval", action="store_true", help="--recipe default: skip the evaluation")
+    train.add_argument("--eval-limit", type=int, default=500, help="--recipe default: samples per dataset")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _methods(sys.stdout)
         if args.command == "eval":
             return _eval(args)
+        if args.command == "train":
+            return _train(args)
         return _compress(args)
     except ConfigurationError as exc:
         return _fail(str(exc), EXIT_USAGE)
@@ -146,10 +184,10 @@ def _compress(args: argparse.Namespace) -> int:
         options.setdefault("encoding", args.encoding)
     result = compress(
         text,
-        rate=args.rate,
+        rate=args.rate if args.rate is not None or args.target_tokens is not None else 0.5,
         target_tokens=args.target_tokens,
         query=args.query,
-        method=args.method,
+        method=args.method or _default_method(),
         **options,
     )
     if args.json:
@@ -161,6 +199,18 @@ def _compress(args: argparse.Namespace) -> int:
         sys.stdout.write(result.text + ("\n" if result.text and not result.text.endswith("\n") else ""))
     sys.stderr.write(_summary(result) + "\n")
     return 0
+
+
+def _default_method() -> str:
+    """The shipped token classifier, or unigram self-information on a light (core-only) install."""
+    import importlib.util
+
+    if all(importlib.util.find_spec(module) for module in ("torch", "transformers")):
+        return "token-classifier"
+    sys.stderr.write(
+        "contextzip: using selfinfo; the default token classifier needs pip install 'contextzip[ml]'\n"
+    )
+    return "selfinfo"
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -201,6 +251,38 @@ def _eval(args: argparse.Namespace) -> int:
     paths = write_report(recorded or results, out)
     sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
     sys.stderr.write(f"wrote {', '.join(str(p) for p in paths.values())}\n")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from contextzip.resources import cache_dir
+    from contextzip.train.finetune import FinetuneConfig
+    from contextzip.train.recipe import DefaultRecipe, ship_default, train_custom, train_default
+
+    config = FinetuneConfig(
+        epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size,
+        trainable_layers=args.trainable_layers,
+    )  # fmt: skip
+    progress = False if args.quiet else None
+    if args.recipe:
+        work = Path(args.out) if args.out else cache_dir() / "train" / args.recipe
+        recipe = DefaultRecipe(keep=args.keep, finetune=config, limit=args.limit)
+        models = train_default(work, recipe=recipe, progress=progress)
+        shipped = ship_default(
+            models, work, recipe=recipe, models_dir=Path(args.models_dir) if args.models_dir else None,
+            evaluate=not args.no_eval, eval_limit=args.eval_limit, progress=progress,
+        )  # fmt: skip
+        sys.stderr.write(f"wrote {', '.join(str(p) for p in shipped)}\n")
+        return 0
+    work = Path(args.out) if args.out else cache_dir() / "train" / Path(args.corpus).stem
+    out = train_custom(
+        Path(args.corpus), work, teacher=args.teacher, keep=args.keep, query_aware=args.query_aware,
+        llm_model=args.llm_model, llm_base_url=args.llm_base_url, config=config, limit=args.limit,
+        progress=progress,
+    )  # fmt: skip
+    sys.stderr.write(f"wrote {out}\n")
     return 0
 
 

@@ -197,13 +197,16 @@ def check_options(owner: str, factory: Callable[..., Any], options: Mapping[str,
 
 
 def _register_builtins() -> None:
-    builtins = [
+    builtins: list[tuple[str, str, dict[str, Any], str]] = [
         ("selfinfo", "contextzip.compressors.selfinfo:SelfInfoCompressor", {},
          "word self-information from word frequencies (Selective-Context style), no model"),
         ("selfinfo-lm", "contextzip.compressors.selfinfo:SelfInfoCompressor", {"backend": "causal-lm"},
          "token surprisal from a small causal LM (LLMLingua-1 style), SmolLM2-135M by default"),
         ("token-classifier", "contextzip.compressors.token_classifier:TokenClassifierCompressor", {},
-         "LLMLingua-2 style: an encoder labels each token keep or drop (model= a checkpoint)"),
+         "LLMLingua-2 style: an encoder labels each word keep or drop (the shipped MiniLM model)"),
+        ("token-classifier-query", "contextzip.compressors.token_classifier:TokenClassifierCompressor",
+         {"query_aware": True},
+         "the token classifier reading (question, text) pairs (the shipped query-aware model)"),
         ("truncate", "contextzip.compressors.baselines:TruncateCompressor", {},
          "baseline: keep the beginning"),
         ("truncate-tail", "contextzip.compressors.baselines:TruncateCompressor", {"side": "tail"},

@@ -27,10 +27,13 @@ from contextzip.errors import ResourceNotFoundError
 
 __all__ = [
     "DEFAULT_CAUSAL_LM",
+    "DEFAULT_QUERY_TOKEN_CLASSIFIER",
+    "DEFAULT_TOKEN_CLASSIFIER",
     "cache_dir",
     "default_causal_lm_dir",
     "file_lock",
     "minilm_dir",
+    "models_dir",
     "package_dir",
     "resolve_causal_lm",
     "resolve_token_classifier",
@@ -177,16 +180,43 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def resolve_token_classifier(model: str | os.PathLike[str] | None) -> str:
+#: The shipped token classifiers (folders under :func:`models_dir`), task-agnostic and query-aware.
+DEFAULT_TOKEN_CLASSIFIER = "contextzip-minilm-v1"
+DEFAULT_QUERY_TOKEN_CLASSIFIER = "contextzip-minilm-query-v1"
+
+
+def models_dir() -> Path:
+    """Where shipped models live: ``$CONTEXTZIP_MODELS_DIR``, else the checkout's ``models/``."""
+    override = os.environ.get("CONTEXTZIP_MODELS_DIR")
+    return Path(override) if override else Path(__file__).resolve().parents[1] / "models"
+
+
+def resolve_token_classifier(model: str | os.PathLike[str] | None, *, query_aware: bool = False) -> str:
     """The folder or hub name to load a token classifier from.
 
-    ``None`` asks for the model contextzip ships; until one is installed, that is an
-    error naming what to pass instead.
+    ``None`` is the shipped default (its query-aware sibling with ``query_aware``); a
+    shipped model's name or folder is rebuilt from its base package once
+    (:func:`contextzip.train.export.materialize`); anything else is used as given.
+
+    Example:
+        >>> resolve_token_classifier("/models/my-classifier")
+        '/models/my-classifier'
     """
-    if model is not None:
-        return os.fspath(model)
-    raise ResourceNotFoundError(
-        "no default token classifier is installed; pass model= a local folder of a 2-label "
-        "*ForTokenClassification checkpoint, or a hub name such as "
-        "'microsoft/llmlingua-2-bert-base-multilingual-cased-meetingbank' where the hub is reachable"
-    )
+    from contextzip.train.export import is_shipped_model, materialize
+
+    if model is None:
+        name = DEFAULT_QUERY_TOKEN_CLASSIFIER if query_aware else DEFAULT_TOKEN_CLASSIFIER
+        folder = models_dir() / name
+        if not is_shipped_model(folder):
+            raise ResourceNotFoundError(
+                f"the default token classifier {name!r} is not in {models_dir()}; regenerate it with "
+                "`contextzip train --recipe default`, set CONTEXTZIP_MODELS_DIR, or pass model= a local "
+                "folder of a 2-label *ForTokenClassification checkpoint"
+            )
+        return str(materialize(folder))
+    path = Path(model)
+    if not path.exists() and is_shipped_model(models_dir() / str(model)):
+        path = models_dir() / str(model)
+    if is_shipped_model(path):
+        return str(materialize(path))
+    return os.fspath(model)

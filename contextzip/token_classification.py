@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +39,10 @@ __all__ = [
     "PRECISIONS",
     "TokenClassifier",
     "TokenProbs",
+    "WindowPlan",
     "fast_precision",
     "load_classifier",
+    "plan_windows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -108,10 +110,12 @@ class _Layout:
 
     prefix: list[int]
     middle: list[int]  # between the query and the text (pairs only)
+    middle_types: list[int]
     suffix: list[int]
     pair_suffix: list[int]
+    single_type: int  # token type of a lone sequence
     query_type: int
-    text_type: int
+    text_type: int  # token type of the text after a query
 
 
 class TokenClassifier:
@@ -214,58 +218,21 @@ class TokenClassifier:
     def _run(self, text: str, query: str | None) -> TokenProbs:
         import numpy as np
 
-        encoding = _raw_tokenizer(self.tokenizer).encode(text, add_special_tokens=False)
-        ids = np.asarray(encoding.ids, dtype=np.int64)
-        offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
-        if len(ids) == 0:
-            return TokenProbs(offsets[:, 0], offsets[:, 1], np.zeros(0, dtype=np.float32))
-        layout = _layout(self.tokenizer)
-        query_ids: list[int] = []
-        if query:
-            query_ids = _raw_tokenizer(self.tokenizer).encode(query, add_special_tokens=False).ids
-            query_ids = query_ids[: self.max_length // 4]  # a long query must leave room for the text
-        if query:
-            specials = len(layout.prefix) + len(query_ids) + len(layout.middle) + len(layout.pair_suffix)
-        else:
-            specials = len(layout.prefix) + len(layout.suffix)
-        capacity = self.max_length - specials
-        if capacity < 1:
-            raise ConfigurationError(f"max_length={self.max_length} leaves no room for text; raise it")
-        ends_chunk = self._chunk_ends(text, encoding.tokens, offsets)
-        windows = _windows(len(ids), capacity, ends_chunk)
-        probs = np.zeros(len(ids), dtype=np.float32)
-        for batch, rows in self._batches(windows, ids, query_ids if query else None, layout):
+        plan = plan_windows(
+            self.tokenizer, text, query, max_length=self.max_length, chunk_end_tokens=self.chunk_end_tokens
+        )
+        probs = np.zeros(len(plan.ids), dtype=np.float32)
+        for batch, rows in self._batches(plan):
             scored = self._forward(*batch)
-            for row, (lo, hi, first) in enumerate(rows):
-                probs[lo:hi] = scored[row, first : first + hi - lo]
-        return TokenProbs(offsets[:, 0], offsets[:, 1], probs)
+            for row, (lo, hi) in enumerate(rows):
+                probs[lo:hi] = scored[row, len(plan.head) : len(plan.head) + hi - lo]
+        return TokenProbs(plan.offsets[:, 0], plan.offsets[:, 1], probs)
 
-    def _chunk_ends(self, text: str, tokens: list[str], offsets: np.ndarray) -> np.ndarray:
-        """True after each token a window may end at."""
+    def _batches(self, plan: WindowPlan) -> Any:
+        """Batches of windows of similar length, as (input_ids, mask, type_ids) and their spans."""
         import numpy as np
 
-        words = {t for t in self.chunk_end_tokens if t != "\n"}
-        ends = np.fromiter((t.lstrip("▁Ġ") in words for t in tokens), dtype=bool, count=len(tokens))
-        if "\n" in self.chunk_end_tokens:
-            newline_at = np.flatnonzero(code_points(text) == ord("\n"))
-            if len(newline_at):
-                # a token is followed by a line break when one lies before the next token starts
-                next_start = np.append(offsets[1:, 0], len(text))
-                ends |= np.searchsorted(newline_at, next_start) > np.searchsorted(newline_at, offsets[:, 1])
-        return ends
-
-    def _batches(
-        self, windows: list[tuple[int, int]], ids: np.ndarray, query_ids: list[int] | None, layout: _Layout
-    ) -> Any:
-        """Batches of windows of similar length, as (input_ids, mask, type_ids) and row info."""
-        import numpy as np
-
-        head = list(layout.prefix)
-        head_types = [layout.query_type] * len(layout.prefix)
-        if query_ids is not None:
-            head += query_ids + layout.middle
-            head_types += [layout.query_type] * len(query_ids) + [layout.text_type] * len(layout.middle)
-        tail = layout.suffix if query_ids is None else layout.pair_suffix
+        windows = plan.windows
         order = sorted(range(len(windows)), key=lambda i: (windows[i][1] - windows[i][0], i))
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         show = self.progress if self.progress is not None else logger.isEnabledFor(logging.INFO)
@@ -274,19 +241,16 @@ class TokenClassifier:
 
             batches = tqdm(batches, desc="token classifier", unit="batch")
         for members in batches:
-            width = len(head) + max(windows[i][1] - windows[i][0] for i in members) + len(tail)
+            sequences = [plan.sequence(*windows[i]) for i in members]
+            width = max(len(ids) for ids, _ in sequences)
             input_ids = np.full((len(members), width), _pad_id(self.tokenizer), dtype=np.int64)
             mask = np.zeros((len(members), width), dtype=np.int64)
-            types = np.full((len(members), width), layout.text_type, dtype=np.int64)
-            rows = []
-            for row, index in enumerate(members):
-                lo, hi = windows[index]
-                sequence = np.concatenate((head, ids[lo:hi], tail)).astype(np.int64)
-                input_ids[row, : len(sequence)] = sequence
-                mask[row, : len(sequence)] = 1
-                types[row, : len(head_types)] = head_types
-                rows.append((lo, hi, len(head)))
-            yield (input_ids, mask, types), rows
+            types = np.full((len(members), width), plan.text_type, dtype=np.int64)
+            for row, (ids, type_ids) in enumerate(sequences):
+                input_ids[row, : len(ids)] = ids
+                mask[row, : len(ids)] = 1
+                types[row, : len(ids)] = type_ids
+            yield (input_ids, mask, types), [windows[i] for i in members]
 
     def _forward(self, input_ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
         """Probability of label 1 at every position of the batch, float32."""
@@ -324,6 +288,92 @@ class TokenClassifier:
         shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
         result: np.ndarray = (shifted[..., 1] / shifted.sum(axis=-1)).astype(np.float32)
         return result
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """A text's model tokens and the windows they are read in.
+
+    Attributes:
+        ids: Token ids of the text (no special tokens).
+        offsets: ``(start, end)`` character offsets of each token, shape ``(n, 2)``.
+        windows: ``[lo, hi)`` token ranges, each read as one sequence.
+        head: Ids before a window's text (prefix specials, then query and separator).
+        head_types: Token-type ids of ``head``.
+        tail: Ids after a window's text.
+        text_type: Token-type id of the text.
+    """
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    windows: list[tuple[int, int]]
+    head: list[int]
+    head_types: list[int]
+    tail: list[int]
+    text_type: int
+
+    def sequence(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """Input ids and token-type ids of window ``[lo, hi)``; its text starts at ``len(head)``."""
+        import numpy as np
+
+        ids = np.concatenate((self.head, self.ids[lo:hi], self.tail)).astype(np.int64)
+        types = np.full(len(ids), self.text_type, dtype=np.int64)
+        types[: len(self.head_types)] = self.head_types
+        return ids, types
+
+
+def plan_windows(
+    tokenizer: Any,
+    text: str,
+    query: str | None = None,
+    *,
+    max_length: int = 512,
+    chunk_end_tokens: Iterable[str] = (".", "\n"),
+) -> WindowPlan:
+    """Tokenize ``text`` once and cut it into windows of at most ``max_length`` model tokens.
+
+    Windows end after a chunk-end token (``"\\n"``: a line break after a token) when one
+    fits. With a ``query`` each window is read as the pair (query, window); the query is
+    cut to a quarter of ``max_length`` so it leaves room for the text. Training and
+    inference share this plan, so a model is trained on the windows it will read.
+    """
+    import numpy as np
+
+    raw = _raw_tokenizer(tokenizer)
+    encoding = raw.encode(text, add_special_tokens=False)
+    ids = np.asarray(encoding.ids, dtype=np.int64)
+    offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+    layout = _layout(tokenizer)
+    head, tail, text_type = list(layout.prefix), layout.suffix, layout.single_type
+    head_types = [layout.single_type] * len(head)
+    if query:
+        query_ids = raw.encode(query, add_special_tokens=False).ids[: max_length // 4]
+        head += query_ids + layout.middle
+        head_types = [layout.query_type] * (len(layout.prefix) + len(query_ids)) + layout.middle_types
+        tail, text_type = layout.pair_suffix, layout.text_type
+    capacity = max_length - len(head) - len(tail)
+    if capacity < 1:
+        raise ConfigurationError(f"max_length={max_length} leaves no room for text; raise it")
+    ends = _chunk_ends(text, encoding.tokens, offsets, frozenset(chunk_end_tokens))
+    windows = _windows(len(ids), capacity, ends) if len(ids) else []
+    return WindowPlan(ids, offsets, windows, head, head_types, list(tail), text_type)
+
+
+def _chunk_ends(
+    text: str, tokens: list[str], offsets: np.ndarray, chunk_end_tokens: frozenset[str]
+) -> np.ndarray:
+    """True after each token a window may end at."""
+    import numpy as np
+
+    words = {t for t in chunk_end_tokens if t != "\n"}
+    ends = np.fromiter((t.lstrip("▁Ġ") in words for t in tokens), dtype=bool, count=len(tokens))
+    if "\n" in chunk_end_tokens and len(tokens):
+        newline_at = np.flatnonzero(code_points(text) == ord("\n"))
+        if len(newline_at):
+            # a token is followed by a line break when one lies before the next token starts
+            next_start = np.append(offsets[1:, 0], len(text))
+            ends |= np.searchsorted(newline_at, next_start) > np.searchsorted(newline_at, offsets[:, 1])
+    return ends
 
 
 def _windows(count: int, capacity: int, chunk_ends: np.ndarray) -> list[tuple[int, int]]:
@@ -387,8 +437,10 @@ def _probe_layout(raw: Any) -> _Layout:
     return _Layout(
         prefix=list(prefix),
         middle=list(pair.ids[first[-1] + 1 : second[0]]),
+        middle_types=list(pair.type_ids[first[-1] + 1 : second[0]]),
         suffix=list(suffix),
         pair_suffix=list(pair.ids[second[-1] + 1 :]),
+        single_type=single.type_ids[content[0]],
         query_type=pair.type_ids[first[0]],
         text_type=pair.type_ids[second[0]],
     )

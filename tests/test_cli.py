@@ -25,7 +25,7 @@ def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None)
 
 
 def test_compress_file_prints_text_to_stdout_and_stats_to_stderr():
-    result = run("compress", str(EXAMPLE), "--rate", "0.33")
+    result = run("compress", str(EXAMPLE), "--rate", "0.33", "-m", "selfinfo")
     assert result.returncode == 0, result.stderr
     assert 0 < len(result.stdout) < len(ENGLISH) * 0.6
     assert "selfinfo:" in result.stderr and "ratio" in result.stderr and "tokens" in result.stderr
@@ -43,11 +43,13 @@ def test_compress_stdin_json_with_options():
 
 
 def test_show_marks_dropped_text():
-    plain = run("compress", "-", "--rate", "0.5", "--show", stdin="the cat sat on the mat today")
+    plain = run(
+        "compress", "-", "--rate", "0.5", "-m", "selfinfo", "--show", stdin="the cat sat on the mat today"
+    )
     assert plain.returncode == 0, plain.stderr
     assert "[-" in plain.stdout and "-]" in plain.stdout
-    colored = run("compress", "-", "--rate", "0.5", "--show", stdin="the cat sat on the mat today",
-                  env={"FORCE_COLOR": "1", "NO_COLOR": ""})  # fmt: skip
+    colored = run("compress", "-", "--rate", "0.5", "-m", "selfinfo", "--show",
+                  stdin="the cat sat on the mat today", env={"FORCE_COLOR": "1", "NO_COLOR": ""})  # fmt: skip
     assert "\x1b[2;9m" in colored.stdout
 
 
@@ -61,12 +63,18 @@ def test_methods_lists_compressors():
     ("args", "stdin", "message"),
     [
         (("compress", "missing.txt", "--rate", "0.5"), None, "cannot read missing.txt"),
-        (("compress", "-", "--rate", "2"), "some text", "rate must be in (0, 1]"),
-        (("compress", "-"), "some text", "one of the arguments --rate --target-tokens is required"),
+        (("compress", "-", "--rate", "2", "-m", "selfinfo"), "some text", "rate must be in (0, 1]"),
+        (("compress", "-", "--rate", "0.5", "--target-tokens", "9"), "text", "not allowed with argument"),
         (("compress", "-", "--rate", "0.5", "-m", "nope"), "some text", "unknown compressor 'nope'"),
         (("compress", "-", "--rate", "0.5", "-o", "oops"), "some text", "is not KEY=VALUE"),
-        (("compress", "-", "--rate", "0.5", "-o", "colour=red"), "some text", "valid options"),
+        (
+            ("compress", "-", "--rate", "0.5", "-m", "selfinfo", "-o", "colour=red"),
+            "some text",
+            "valid options",
+        ),
         (("compress", "-", "--rate", "abc"), "some text", "invalid float value"),
+        (("train", "--recipe", "default", "--corpus", "x.jsonl"), None, "not allowed with argument"),
+        (("train", "--corpus", "missing.jsonl", "--teacher", "qa"), None, "missing.jsonl"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(args, stdin, message):
@@ -87,3 +95,33 @@ def test_undecodable_input_is_a_usage_error():
     )
     assert result.returncode == 2
     assert b"not UTF-8" in result.stderr
+
+
+@pytest.mark.slow
+def test_compress_uses_the_shipped_model_offline_by_default():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    result = run("compress", "README.md", env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "token-classifier:" in result.stderr  # the summary names the compressor
+    assert 0.3 * len(readme) < len(result.stdout) < 0.75 * len(readme)
+
+
+@pytest.mark.slow
+def test_train_a_classifier_from_a_corpus_file(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    lines = [
+        {"text": "Paris is the capital of France. The Eiffel Tower was built in 1889 for a fair.",
+         "questions": [{"question": "When was the Eiffel Tower built?", "answers": ["1889"]}]},
+        {"text": "Tokyo is the capital of Japan. It was called Edo until 1868."},
+    ] * 4  # fmt: skip
+    corpus.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    out = tmp_path / "run"
+    args = ("train", "--corpus", str(corpus), "--teacher", "qa", "--out", str(out), "--epochs", "1",
+            "--trainable-layers", "1", "--quiet")  # fmt: skip
+    result = run(*args, env={"CONTEXTZIP_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    assert (out / "model" / "model.safetensors").is_file() and (out / "model.int8.onnx").stat().st_size > 1e6
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "8 passages of `corpus.jsonl`" in card and "QA supervision" in card
+    compressed = run("compress", str(EXAMPLE), "-o", f"model={out / 'model'}", "--rate", "0.5")
+    assert compressed.returncode == 0, compressed.stderr

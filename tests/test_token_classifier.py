@@ -16,7 +16,7 @@ import pytest
 from contextzip import Budget, Segment
 from contextzip.compressors.extractive import consecutive_repeats
 from contextzip.compressors.token_classifier import TokenClassifierCompressor, unit_probs
-from contextzip.errors import ConfigurationError, ResourceNotFoundError
+from contextzip.errors import ConfigurationError
 from contextzip.eval.datasets import load_dataset
 from contextzip.text import word_punctuation_boundaries
 from contextzip.token_classification import TokenProbs, _windows, fast_precision
@@ -91,8 +91,6 @@ def test_bad_options_fail_with_what_to_change(classifier_dir: Path) -> None:
         TokenClassifierCompressor(classifier_dir, token_to_word="max")
     with pytest.raises(ConfigurationError, match="parity"):
         TokenClassifierCompressor(classifier_dir, parity=True, precision="bfloat16")
-    with pytest.raises(ResourceNotFoundError, match="model="):
-        TokenClassifierCompressor()
 
 
 # -- behaviour on the real encoder --------------------------------------------------------
@@ -301,3 +299,18 @@ def test_parity_mode_reproduces_llmlingua_word_for_word(
     compressor = TokenClassifierCompressor(classifier_dir, parity=True)
     expected_text = reference.compress_prompt([single], rate=0.4)["compressed_prompt"]
     assert compressor.compress([Segment(single)], budget=Budget(rate=0.4)).text == expected_text
+
+
+def test_windows_carry_the_token_types_the_tokenizer_itself_gives(classifier_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from contextzip.token_classification import plan_windows
+
+    tokenizer = AutoTokenizer.from_pretrained(str(classifier_dir))
+    text, question = "The tower was built in 1889. It is 330 metres tall.", "When was it built?"
+    for query, expected in ((None, tokenizer(text)), (question, tokenizer(question, text))):
+        plan = plan_windows(tokenizer, text, query)
+        [(lo, hi)] = plan.windows
+        ids, types = plan.sequence(lo, hi)
+        assert ids.tolist() == expected["input_ids"]
+        assert types.tolist() == expected["token_type_ids"]  # a lone text is type 0; after a question, 1

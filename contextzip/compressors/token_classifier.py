@@ -59,7 +59,9 @@ class TokenClassifierCompressor(ExtractiveCompressor):
     Args:
         model: A local folder or hub name of a 2-label ``*ForTokenClassification``
             checkpoint (label 1 = keep), e.g. ``microsoft/llmlingua-2-xlm-roberta-large-meetingbank``
-            where the hub is reachable; ``None`` for the model contextzip ships.
+            where the hub is reachable; ``None`` for the model contextzip ships
+            (``contextzip-minilm-v1``, or ``contextzip-minilm-query-v1`` with
+            ``query_aware=True``), or the name of a shipped model.
         backend: ``"torch"`` or ``"onnx"`` (ONNX Runtime, exported once and cached).
         device: Torch device.
         precision: ``"auto"`` (bf16 where the hardware runs it natively, else fp32),
@@ -145,7 +147,7 @@ class TokenClassifierCompressor(ExtractiveCompressor):
             drop_consecutive=drop_consecutive,
             return_word_label=return_word_label,
         )
-        self.model = resolve_token_classifier(model)
+        self.model = resolve_token_classifier(model, query_aware=bool(query_aware))
         self.token_to_word = token_to_word
         self.force_reserve_digit = force_reserve_digit
         self.chunk_end_tokens = tuple(chunk_end_tokens)

@@ -3,7 +3,8 @@
 =================  ===================================================================
 name               samples
 =================  ===================================================================
-``squad``          SQuAD v1.1 dev: a question over its own paragraph
+``squad``          SQuAD v1.1 dev: a question over its own paragraph, ``split``
+                   articles (dev by default, as ``squad-multidoc``)
 ``new-wiki``       SQuAD-shifts ``new_wiki``: the same over newer Wikipedia articles
 ``coqa``           CoQA: conversational questions (with the previous turns) over a story
 ``squad-multidoc`` SQuAD dev questions over their paragraph plus distractors, ``length``
@@ -58,7 +59,8 @@ def load_dataset(
         name: One of :data:`DATASETS`.
         limit: Keep the first ``limit`` samples (``None``: all).
         length: Context size in tokens for ``squad-multidoc``, ``synthetic`` and ``fixture``.
-        split: Article split for ``squad-multidoc``: ``"dev"``, ``"train"`` or ``"all"``.
+        split: Article split for ``squad`` and ``squad-multidoc``: ``"dev"``, ``"train"`` or
+            ``"all"`` (the token classifiers contextzip ships were trained on ``train``).
         seed: Seed of the generated datasets.
 
     Example:
@@ -78,7 +80,16 @@ def _iterate(name: str, *, length: int, split: str, seed: int, limit: int | None
     from contextzip.eval.multidoc import multidoc_samples
 
     if name == "squad":
-        return sources.squad_samples(sources.squad_articles("squaddev_v1.1.json"), "squad")
+        from contextzip.eval.multidoc import SPLITS, article_split
+
+        if split not in SPLITS:
+            raise ConfigurationError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        articles = [
+            a
+            for a in sources.squad_articles("squaddev_v1.1.json")
+            if split in ("all", article_split(a.title))
+        ]
+        return sources.squad_samples(articles, "squad")
     if name == "new-wiki":
         return sources.squad_samples(sources.squad_articles("new_wiki_v1.0.json"), "new-wiki")
     if name == "coqa":

@@ -16,7 +16,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -132,21 +132,29 @@ class OpenAIReader:
 
     def read(self, question: str, context: str) -> ReaderOutput:
         start = time.perf_counter()
+        content, cached = self._complete(messages(question, context), self.max_tokens)
+        return ReaderOutput(first_line(content), time.perf_counter() - start, cached=cached)
+
+    def chat(self, chat_messages: Sequence[Mapping[str, str]], *, max_tokens: int | None = None) -> str:
+        """The assistant's reply to ``chat_messages``, through the same retries and cache."""
+        return self._complete(chat_messages, max_tokens or self.max_tokens)[0]
+
+    def _complete(self, chat_messages: Sequence[Mapping[str, str]], max_tokens: int) -> tuple[str, bool]:
         body = {
             "model": self.model,
-            "messages": messages(question, context),
+            "messages": [dict(m) for m in chat_messages],
             "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
+            "max_tokens": max_tokens,
         }
         path = self._cache_path(body)
         if path is not None:
             content = _read_cache(path)
             if content is not None:
-                return ReaderOutput(first_line(content), time.perf_counter() - start, cached=True)
+                return content, True
         content = self._post(body)
         if path is not None:
             _write_cache(path, {"model": self.model, "base_url": self.base_url, "content": content})
-        return ReaderOutput(first_line(content), time.perf_counter() - start)
+        return content, False
 
     def read_many(self, items: Sequence[tuple[str, str]]) -> list[ReaderOutput]:
         """Read ``(question, context)`` pairs, ``concurrency`` at a time, results in input order."""

