@@ -94,7 +94,9 @@ def _add_eval_parser(commands: Any) -> None:
     evaluate.add_argument("--limit", "-n", type=int, help="number of samples (default: all)")
     evaluate.add_argument("--out", "-o", default="eval-out", help="output folder (resumed if it exists)")
     evaluate.add_argument("--length", type=int, default=8000, help="context tokens for generated datasets")
-    evaluate.add_argument("--split", default="dev", help="article split of squad and squad-multidoc: dev, train, all")
+    evaluate.add_argument(
+        "--split", default="dev", help="article split of squad, squad-multidoc: dev, train, all"
+    )
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the generated datasets")
     evaluate.add_argument("--reader-option", action="append", default=[], metavar="KEY=VALUE",
                           help="reader option, e.g. --reader-option model=gpt-4o-mini")  # fmt: skip

@@ -269,6 +269,13 @@ _COMBINED = (
 )
 
 
+_LATENCY = (
+    "The latency columns include memo hits (a paragraph asked about several times, and the rates "
+    "after the first, reuse the scores), so compare speed with `python -m bench.default_model`, "
+    "which times cold calls of both on the same texts in one run."
+)
+
+
 def _describe(teacher: Teacher, keep: float) -> str:
     surprisal = f"SmolLM2-135M-Instruct surprisal, keep share {keep}"
     return {
@@ -329,5 +336,11 @@ def model_card(
         "",
     ]
     if evaluation:
-        lines += ["## Evaluation (presence of a gold answer in the compressed context)", "", evaluation]
+        lines += [
+            "## Evaluation (presence of a gold answer in the compressed context)",
+            "",
+            evaluation,
+            "",
+            _LATENCY,
+        ]
     return "\n".join(lines) + "\n"
