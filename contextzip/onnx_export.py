@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError, missing_extra
-from contextzip.resources import cache_dir, file_lock
+from contextzip.resources import cache_dir, file_lock, hash_file
 
 __all__ = ["onnx_model_path", "onnx_session"]
 
@@ -68,9 +68,7 @@ def _fingerprint(folder: Path) -> str:
         path = folder / name
         if path.is_file():
             digest.update(name.encode())
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+            hash_file(path, digest)
     return digest.hexdigest()[:16]
 
 

@@ -17,11 +17,13 @@ else ``~/.cache/contextzip``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from contextzip.errors import ResourceNotFoundError
 
@@ -32,6 +34,7 @@ __all__ = [
     "cache_dir",
     "default_causal_lm_dir",
     "file_lock",
+    "hash_file",
     "minilm_dir",
     "models_dir",
     "package_dir",
@@ -161,6 +164,20 @@ def _convert_gguf(gguf_path: Path, target: Path) -> None:
 
         shutil.rmtree(target)
     partial.rename(target)
+
+
+def hash_file(path: str | os.PathLike[str], digest: Any = None) -> Any:
+    """Feed a file's bytes into ``digest`` (a new SHA-256 when ``None``) in 1 MiB blocks; return it.
+
+    Example:
+        >>> hash_file(__file__).hexdigest() == hash_file(__file__).hexdigest()
+        True
+    """
+    digest = digest if digest is not None else hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest
 
 
 @contextlib.contextmanager

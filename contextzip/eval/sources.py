@@ -14,7 +14,6 @@ attribution of all three.
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import logging
 import os
@@ -27,7 +26,7 @@ from typing import Any
 
 from contextzip.errors import ResourceNotFoundError
 from contextzip.eval.types import QASample, answers_tuple
-from contextzip.resources import cache_dir
+from contextzip.resources import cache_dir, hash_file
 
 __all__ = [
     "BIGBENCH_SHA256",
@@ -89,7 +88,7 @@ def _fetch_and_extract(folder: Path, sdist: Path | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         archive = sdist or _download(Path(scratch))
-        digest = _sha256(archive)
+        digest = hash_file(archive).hexdigest()
         if digest != BIGBENCH_SHA256:
             raise ResourceNotFoundError(
                 f"{archive} has SHA-256 {digest}, expected {BIGBENCH_SHA256}; delete it and retry"
@@ -142,14 +141,6 @@ def _progress(response: Any, total: int) -> Iterator[bytes]:
         for block in iter(lambda: response.read(1 << 20), b""):
             bar.update(len(block))
             yield block
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def squad_articles(name: str = "squaddev_v1.1.json", *, sdist: Path | None = None) -> list[Article]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from contextzip.selection import unit_of_position
 from contextzip.text import word_punctuation_boundaries
 from contextzip.train.corpus import Passage
 from contextzip.train.teachers import Teacher
@@ -175,11 +176,10 @@ def encode_examples(
         if len(starts) == 0:
             continue
         plan = plan_windows(tokenizer, example.text, example.query, max_length=max_length)
-        word = np.searchsorted(ends, plan.offsets[:, 0], side="right")
-        inside = word < len(ends)
-        inside[inside] &= starts[word[inside]] <= plan.offsets[inside, 0]
-        word_label = example.keep[np.minimum(word, len(ends) - 1)]
-        token_labels = np.where(inside, word_label, IGNORE).astype(np.int64)
+        token_starts = plan.offsets[:, 0]
+        word = unit_of_position(ends, token_starts)
+        inside = (token_starts >= starts[word]) & (token_starts < ends[word])
+        token_labels = np.where(inside, example.keep[word], IGNORE).astype(np.int64)
         for lo, hi in plan.windows:
             ids, types = plan.sequence(lo, hi)
             labels = np.full(len(ids), IGNORE, dtype=np.int64)

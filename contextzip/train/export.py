@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError, ResourceNotFoundError, missing_extra
-from contextzip.resources import cache_dir, file_lock, minilm_dir
+from contextzip.resources import cache_dir, file_lock, hash_file, minilm_dir
 
 __all__ = ["BASE_PACKAGES", "export_delta", "is_shipped_model", "materialize"]
 
@@ -120,9 +120,4 @@ def _base_dir(base: str) -> Path:
 
 
 def _fingerprint(base_dir: Path) -> str:
-    weights = base_dir / "model.safetensors"
-    digest = hashlib.sha256()
-    with open(weights, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    return str(hash_file(base_dir / "model.safetensors").hexdigest())[:16]

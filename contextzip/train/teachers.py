@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from contextzip.errors import ConfigurationError
+from contextzip.selection import unit_of_position
 from contextzip.text import word_punctuation_boundaries
 
 if TYPE_CHECKING:
@@ -90,8 +91,7 @@ class QATeacher:
 
         starts, ends = word_punctuation_boundaries(text)
         keep = np.zeros(len(starts), dtype=bool)
-        keys = [text[s:e].lower() for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
-        keys = [_overlap_key(k) for k in keys]
+        keys = [_overlap_key(text[s:e].lower()) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
         asked: set[str] = set()
         for question, answers in questions:
             asked.update(_overlap_key(k) for k in word_keys(question) if _is_content_word(k))
@@ -162,9 +162,9 @@ class SurprisalTeacher:
         if key not in self._scores:
             starts, ends = word_punctuation_boundaries(text)
             positions, bits = self.lm.surprisal(text)
-            # the word a token belongs to: the first word that ends after the token starts
-            index = np.searchsorted(ends, positions, side="right")
-            inside = index < len(ends)
+            # a token counts for the word whose territory it starts in; none after the last word
+            index = unit_of_position(ends, positions)
+            inside = positions < (ends[-1] if len(ends) else 0)
             self._scores[key] = np.bincount(index[inside], weights=bits[inside], minlength=len(ends))
         return self._scores[key]
 
