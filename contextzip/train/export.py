@@ -14,6 +14,7 @@ the cache (float32), which every backend (torch, ONNX export, llmlingua parity) 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -71,17 +72,28 @@ def materialize(folder: str | os.PathLike[str]) -> Path:
     shipped = Path(folder)
     if not is_shipped_model(shipped):
         raise ConfigurationError(f"{shipped} is not a shipped model folder (no {BASE_FILE} / {DELTA_FILE})")
-    record = json.loads((shipped / BASE_FILE).read_text(encoding="utf-8"))
-    digest = hashlib.sha256()
-    for name in (BASE_FILE, DELTA_FILE, "config.json"):
-        digest.update((shipped / name).read_bytes())
-    target = cache_dir() / "models" / f"{shipped.name}-{digest.hexdigest()[:12]}"
+    files = tuple(shipped / name for name in _SHIPPED_FILES)
+    signature = tuple((f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    target = cache_dir() / "models" / f"{shipped.name}-{_digest(files, signature)}"
     if (target / "model.safetensors").is_file():
         return target
     with file_lock(target.with_name(target.name + ".lock")):
         if not (target / "model.safetensors").is_file():
-            _merge(shipped, record, target)
+            _merge(shipped, json.loads((shipped / BASE_FILE).read_text(encoding="utf-8")), target)
     return target
+
+
+_SHIPPED_FILES = (BASE_FILE, DELTA_FILE, "config.json")
+
+
+@functools.lru_cache(maxsize=16)
+def _digest(files: tuple[Path, ...], signature: tuple[tuple[int, int], ...]) -> str:
+    """Content hash of a shipped model's files; ``signature`` (sizes, mtimes) keys the memo,
+    so building a compressor does not reread 10 MB of weights each time."""
+    digest = hashlib.sha256()
+    for path in files:
+        hash_file(path, digest)
+    return digest.hexdigest()[:12]
 
 
 def _merge(shipped: Path, record: dict[str, Any], target: Path) -> None:
