@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import ConfigurationError
@@ -165,6 +166,58 @@ class CausalLM:
         if start_id is None:
             bits[0] = bits[1:].mean() if len(bits) > 1 else 0.0
         return starts, bits
+
+    def continuation_surprisal(self, contexts: Sequence[str], continuation: str) -> np.ndarray:
+        """Mean surprisal in bits of ``continuation``'s tokens after each of ``contexts``.
+
+        How well each context predicts the continuation (LongLLMLingua's document ranking,
+        LongCodeZip's chunk ranking): lower is better. Context and continuation are
+        tokenized apart and joined, so the boundary never merges tokens; a context too long
+        for one window keeps its end. Sequences run ``batch_size`` to a pass, grouped by
+        length so little is padded.
+        """
+        import numpy as np
+        import torch
+
+        tokenizer, lm = _load(resolve_causal_lm(self.model), self.device)
+        tail: list[int] = tokenizer(continuation, add_special_tokens=False)["input_ids"]
+        if not tail:
+            return np.zeros(len(contexts))
+        tail = tail[: self.window // 2]
+        start_id = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        head = [start_id] if start_id is not None else []
+        room = self.window - len(tail) - len(head)
+        sequences = [
+            head + tokenizer(c, add_special_tokens=False)["input_ids"][-room:] + tail
+            if room > 0
+            else head + tail
+            for c in contexts
+        ]
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+        scores = np.zeros(len(sequences))
+        targets = torch.tensor(tail).unsqueeze(1)
+        device_type = torch.device(self.device).type
+        autocast = torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
+        with torch.inference_mode(), autocast:
+            for lo in range(0, len(order), self.batch_size * 4):  # short sequences: more per pass
+                rows = order[lo : lo + self.batch_size * 4]
+                width = max(len(sequences[i]) for i in rows)
+                # left padding: every row ends with the continuation, so only its logits are needed
+                input_ids = torch.zeros((len(rows), width), dtype=torch.long)
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for row, index in enumerate(rows):
+                    input_ids[row, width - len(sequences[index]) :] = torch.tensor(sequences[index])
+                    mask[row, width - len(sequences[index]) :] = 1
+                positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+                logits = lm(
+                    input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device),
+                    position_ids=positions.to(self.device), logits_to_keep=len(tail) + 1,
+                ).logits  # fmt: skip
+                # position -k-1 predicts token -k; the last position predicts nothing we score
+                log_probs = torch.log_softmax(logits[:, :-1].float(), dim=-1).cpu()
+                nats = -log_probs.gather(2, targets.T.expand(len(rows), -1).unsqueeze(2)).squeeze(2)
+                scores[rows] = nats.double().mean(dim=1).numpy() / np.log(2)
+        return scores
 
     def _windows(self, length: int) -> list[tuple[int, int, int]]:
         """(lo, hi, first scored index) of each window over a sequence of ``length``."""

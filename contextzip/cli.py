@@ -87,7 +87,7 @@ def _add_eval_parser(commands: Any) -> None:
         "in --out are reused, and the report covers every result recorded there.",
     )
     evaluate.add_argument("--dataset", "-d", required=True, help="squad, new-wiki, coqa, squad-multidoc, "
-                          "synthetic, fixture, jsonl:PATH or longbench:PATH")  # fmt: skip
+                          "squad-multidoc-dups, synthetic, fixture, jsonl:PATH, longbench:PATH")  # fmt: skip
     evaluate.add_argument("--methods", "-m", required=True, help="comma-separated compressor names")
     evaluate.add_argument("--rates", default="0.5,0.33,0.2,0.1", help="comma-separated rates in (0, 1]")
     evaluate.add_argument("--reader", "-r", default="presence", help="presence, local or openai")

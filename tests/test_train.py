@@ -50,6 +50,26 @@ def test_top_share_fills_up_after_the_forced_words_deterministically() -> None:
     assert top_share(scores, 0.2, already=np.ones(5, dtype=bool)).all()  # forced words all stay
 
 
+@pytest.mark.slow
+def test_surprisal_teachers_keep_their_share_and_qa_words_come_first() -> None:
+    from contextzip.train.teachers import CombinedTeacher, SurprisalTeacher
+
+    surprisal = SurprisalTeacher(keep=0.4)
+    words = len(word_keys(PARIS))
+    keep = surprisal.label(PARIS)
+    assert keep.sum() == round(0.4 * words)
+    fewer = surprisal.with_keep(0.2)
+    assert fewer.lm is surprisal.lm and fewer._scores is surprisal._scores  # one LM pass per text
+    assert fewer.label(PARIS).sum() == round(0.2 * words) and not (fewer.label(PARIS) & ~keep).any()
+    assert surprisal.keep == 0.4
+    combined = CombinedTeacher(surprisal, keep=0.4)
+    asked = [("When was the Eiffel Tower built?", ["1889"])]
+    both = combined.label(PARIS, asked)
+    assert both.sum() == round(0.4 * words)
+    assert not (QATeacher().label(PARIS, asked) & ~both).any()  # every QA word is kept
+    assert np.array_equal(combined.label(PARIS), keep)  # no questions: surprisal alone
+
+
 def test_alignment_keeps_matched_words_in_order_and_skips_invented_ones() -> None:
     text = "The quick brown fox jumps over the lazy dog ."
     answer = word_keys("quick fox leaps over lazy dog")  # "leaps" is not in the original
@@ -139,20 +159,47 @@ def test_labelling_resumes_from_its_cache(tmp_path: Path) -> None:
     assert len(cache.read_text(encoding="utf-8").splitlines()) == 2
 
 
-def test_query_aware_examples_pair_a_question_with_a_distractor() -> None:
-    passages = [
-        Passage("a/0", PARIS, (("When was the Eiffel Tower built?", ("1889",)),), group="a"),
-        Passage("a/1", TOKYO, (("What was Tokyo called?", ("Edo",)),), group="a"),
-    ]
-    examples = label_passages(passages, QATeacher(), query_aware=True, progress=False)
-    assert len(examples) == 2
-    for example in examples:
-        assert PARIS in example.text and TOKYO in example.text and example.query
-        kept = kept_words(example.text, example.keep)
-        if example.query.startswith("When"):
-            assert "1889" in kept and "edo" not in kept  # the distractor's answer is not this question's
-        else:
-            assert "edo" in kept and "1889" not in kept
+BERLIN = "Berlin is the capital of Germany. Its wall fell in 1989."
+
+
+class NothingTeacher(QATeacher):
+    """Keeps no word: marks which parts a distractor teacher labelled."""
+
+    def label(self, text: str, questions: Any = ()) -> np.ndarray:
+        return np.zeros(len(word_keys(text)), dtype=bool)
+
+
+def test_query_aware_examples_mix_the_passage_with_same_and_other_group_distractors() -> None:
+    paris = Passage(
+        "a/0",
+        PARIS,
+        (("When was the Eiffel Tower built?", ("1889",)), ("What is the capital of France?", ("Paris",))),
+        group="a",
+    )
+    tokyo = Passage("a/1", TOKYO, (("What was Tokyo called?", ("Edo",)),), group="a")
+    berlin = Passage("b/0", BERLIN, (("When did the wall fall?", ("1989",)),), group="b")
+    teacher = QATeacher()
+    examples = label_passages([paris, tokyo, berlin], teacher, query_aware=True, progress=False)
+    again = label_passages([paris, tokyo, berlin], teacher, query_aware=True, progress=False)
+    assert [e.to_json() for e in examples] == [e.to_json() for e in again]  # deterministic
+    assert len(examples) == 3  # one question per passage
+    by_query = {e.query: e for e in examples}
+    eiffel = by_query["When was the Eiffel Tower built?"]
+    assert PARIS in eiffel.text and TOKYO in eiffel.text and BERLIN in eiffel.text
+    kept = kept_words(eiffel.text, eiffel.keep)
+    # the passage keeps what all its questions need; the distractors' answers are not this question's
+    assert {"1889", "paris"} <= set(kept) and "edo" not in kept and "1989" not in kept
+    # the only group-"b" passage gets its one distractor from the other group
+    wall = by_query["When did the wall fall?"]
+    assert BERLIN in wall.text and wall.text.count("capital") == 2
+
+    quiet = label_passages(
+        [paris, tokyo, berlin], teacher, query_aware=True, distractor_teacher=NothingTeacher(), progress=False
+    )
+    eiffel = next(e for e in quiet if e.query == "When was the Eiffel Tower built?")
+    assert set(kept_words(eiffel.text, eiffel.keep)) <= set(
+        kept_words(PARIS, teacher.label(PARIS, paris.questions))
+    )
 
 
 def test_token_labels_follow_their_words_and_skip_specials_and_query(classifier_tokenizer: Any) -> None:

@@ -11,7 +11,8 @@ module does the rest the same way for all of them:
    protected segments and non-text kinds (JSON, code) pass through unchanged;
 4. keep units that hold a force token or Markdown table syntax, then the best-ranked
    units that fit the budget left after the unchanged segments
-   (:func:`contextzip.selection.select_units`);
+   (:func:`contextzip.selection.select_units`) — or let the compressor choose them
+   itself (a :data:`Chooser`, for selections that are not one global ranking);
 5. join each segment's kept spans with :func:`contextzip.text.join_spans`; since
    joining changes tokenization at the gaps, correct the choice first on a cost model,
    then on measured counts, until the result is within one unit of the budget.
@@ -44,7 +45,7 @@ from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["ExtractiveCompressor", "Priority", "compress_extractive", "unchanged_result"]
+__all__ = ["Chooser", "ExtractiveCompressor", "Priority", "compress_extractive", "unchanged_result"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,11 @@ _MAX_REPAIRS = 4
 
 Priority = Callable[[UnitTable, "str | None"], "np.ndarray"]
 
+#: ``(table, query, budget, forced) -> (scores, keep)``: picks the units to keep, within
+#: ``budget`` (their summed cost) and including ``forced``; the scores rank units for the
+#: final repair that fits the joined text to the budget.
+Chooser = Callable[[UnitTable, "str | None", float, "np.ndarray"], "tuple[np.ndarray, np.ndarray]"]
+
 
 class ExtractiveCompressor:
     """Base of compressors that only rank units; :meth:`compress` does the rest.
@@ -60,7 +66,7 @@ class ExtractiveCompressor:
     Subclasses set ``name`` and implement :meth:`priority`; ``in_order = True`` makes
     the selection stop at the first unit that does not fit (truncation). They may also
     override :meth:`split_words` (their own word units) and :meth:`forced` (more units
-    that must stay).
+    that must stay), or set ``chooser`` to pick units themselves.
 
     Args:
         unit: The unit kept or dropped whole (one of :data:`UNITS`).
@@ -75,6 +81,7 @@ class ExtractiveCompressor:
 
     name: str
     in_order = False
+    chooser: Chooser | None = None
 
     def __init__(
         self,
@@ -118,6 +125,7 @@ class ExtractiveCompressor:
             in_order=self.in_order,
             splitter=self.split_words,
             forced=self.forced,
+            chooser=self.chooser,
             min_tokens=min_tokens,
             drop_consecutive=self.drop_consecutive,
             return_labels=self.return_word_label,
@@ -151,6 +159,7 @@ def compress_extractive(
     in_order: bool = False,
     splitter: Splitter | None = None,
     forced: Callable[[UnitTable], np.ndarray | None] | None = None,
+    chooser: Chooser | None = None,
     min_tokens: int = 0,
     drop_consecutive: bool = False,
     return_labels: bool = False,
@@ -169,6 +178,7 @@ def compress_extractive(
         in_order: Stop at the first unit that does not fit (truncation).
         splitter: Word units (default :func:`~contextzip.text.word_boundaries`).
         forced: More units that must stay, as a mask over the table.
+        chooser: Picks the units itself instead of ``priority`` + the shared selection.
         min_tokens: Inputs shorter than this are returned unchanged.
         drop_consecutive: See :class:`ExtractiveCompressor`.
         return_labels: Fill :attr:`SegmentResult.labels`.
@@ -205,11 +215,18 @@ def compress_extractive(
         return unchanged("the input is a single unit, which cannot be compressed further")
 
     fixed_tokens = sum(c for s, c in zip(segments, counts, strict=True) if not is_compressible(s))
+    unit_budget = target - fixed_tokens
+    keep = None
     try:
         must_stay = forced_units(table, force_tokens)
         extra = forced(table) if forced is not None else None
         must_stay = must_stay if extra is None else must_stay | extra
-        scores = np.asarray(priority(table, query), dtype=np.float64)
+        scores, keep = (
+            chooser(table, query, float(unit_budget), must_stay.copy())
+            if chooser is not None
+            else (priority(table, query), None)
+        )
+        scores = np.asarray(scores, dtype=np.float64)
     except ContextZipError:
         raise
     except Exception as exc:  # a run-time failure must not lose the request
@@ -217,15 +234,17 @@ def compress_extractive(
         return unchanged(f"compression failed ({type(exc).__name__}: {exc}); the input is unchanged")
     if scores.shape != (len(table),):
         raise ConfigurationError(f"{name}: priority returned {scores.shape}, expected ({len(table)},)")
-    unit_budget = target - fixed_tokens
-    keep = select_units(
-        scores,
-        table.costs,
-        float(unit_budget),
-        forced=must_stay,
-        in_order=in_order,
-        keep_at_least_one=fixed_tokens == 0,
-    )
+    if keep is None:
+        keep = select_units(
+            scores,
+            table.costs,
+            float(unit_budget),
+            forced=must_stay,
+            in_order=in_order,
+            keep_at_least_one=fixed_tokens == 0,
+        )
+    else:
+        keep = np.asarray(keep, dtype=bool) | must_stay
     if drop_consecutive:
         repeats = consecutive_repeats(table, keep, force_tokens)
         keep &= ~repeats

@@ -3,8 +3,9 @@
 The pieces, each its own module:
 
 * :mod:`~contextzip.eval.datasets` — datasets by name (SQuAD dev, SQuAD-shifts
-  ``new_wiki``, CoQA, ``squad-multidoc``, ``synthetic``, the committed ``fixture``) and
-  users' JSONL files; :mod:`~contextzip.eval.sources` fetches the QA files once;
+  ``new_wiki``, CoQA, ``squad-multidoc`` and its near-duplicate variant, ``synthetic``,
+  the committed ``fixture``) and users' JSONL files; :mod:`~contextzip.eval.sources`
+  fetches the QA files once;
 * :mod:`~contextzip.eval.readers` — ``presence`` (no LLM), ``local`` (a small causal
   LM) and ``openai`` (any OpenAI-compatible endpoint);
 * :mod:`~contextzip.eval.metrics` — SQuAD EM/F1, ROUGE-L, answer presence, latency;

@@ -9,6 +9,8 @@ name               samples
 ``coqa``           CoQA: conversational questions (with the previous turns) over a story
 ``squad-multidoc`` SQuAD dev questions over their paragraph plus distractors, ``length``
                    tokens (2000 / 8000 / 16000), dev articles by default
+``squad-multidoc-dups``  ``squad-multidoc`` with near copies of three same-article
+                   distractors injected (two each): what redundancy-aware selection is for
 ``synthetic``      RULER-style needle, multi-key, variable-tracking and aggregation tasks
                    over a real-text haystack, ``length`` tokens, tasks in equal shares
 ``fixture``        ``squad-multidoc`` built from the small committed SQuAD subset
@@ -36,11 +38,16 @@ DATASETS = (
     "new-wiki",
     "coqa",
     "squad-multidoc",
+    "squad-multidoc-dups",
     "synthetic",
     "fixture",
     "jsonl:PATH",
     "longbench:PATH",
 )
+
+
+#: Same-article distractors that get near copies in ``squad-multidoc-dups``.
+NEAR_DUPLICATES = 3
 
 
 def load_dataset(
@@ -94,8 +101,11 @@ def _iterate(name: str, *, length: int, split: str, seed: int, limit: int | None
         return sources.squad_samples(sources.squad_articles("new_wiki_v1.0.json"), "new-wiki")
     if name == "coqa":
         return sources.coqa_samples()
-    if name == "squad-multidoc":
-        return multidoc_samples(sources.squad_articles(), target_tokens=length, split=split, seed=seed)
+    if name in ("squad-multidoc", "squad-multidoc-dups"):
+        duplicates = NEAR_DUPLICATES if name.endswith("-dups") else 0
+        return multidoc_samples(
+            sources.squad_articles(), target_tokens=length, split=split, seed=seed, near_duplicates=duplicates
+        )
     if name == "fixture":
         return multidoc_samples(sources.fixture_articles(), target_tokens=length, split="all", seed=seed)
     if name == "synthetic":

@@ -6,6 +6,12 @@ articles — added until the next one would pass ``target_tokens``, then shuffle
 generator seeded by the question id and ``seed``. Articles are split into train and
 dev by a hash of their title (a quarter go to dev), so tuning on train never sees a
 dev article.
+
+With ``near_duplicates=k`` (dataset ``squad-multidoc-dups``), the first ``k`` same-article
+distractors each come with two near copies, as the same passage does when it is
+retrieved from several pages: one sentence left out (when it has three or more) and
+about one word in twelve deleted, chosen by a seeded generator. Copies count against the
+same token target, so the context is as long as without them.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ def multidoc_samples(
     target_tokens: int = 8000,
     split: str = "dev",
     seed: int = 0,
+    near_duplicates: int = 0,
     counter: TokenCounter | None = None,
 ) -> Iterator[QASample]:
     """Yield multi-document samples whose contexts hold about ``target_tokens`` tokens.
@@ -49,6 +56,7 @@ def multidoc_samples(
         target_tokens: Context size in target-LLM tokens (2000, 8000, 16000, ...).
         split: Which articles' questions to use: ``"train"``, ``"dev"`` or ``"all"``.
         seed: Changes the distractors and the order, deterministically.
+        near_duplicates: Same-article distractors that get two near copies each.
         counter: Token counter (o200k_base by default).
 
     Example:
@@ -71,14 +79,14 @@ def multidoc_samples(
         for index, (gold, questions) in enumerate(article.paragraphs):
             for qid, question, answers in questions:
                 rng = random.Random(f"{seed}:{qid}")
-                documents = _fill(gold, article.title, pool, target_tokens, counter, rng)
+                documents = _fill(gold, article.title, pool, target_tokens, counter, rng, near_duplicates)
                 rng.shuffle(documents)
                 yield QASample(
                     id=qid,
                     question=question,
                     answers=answers,
                     documents=tuple(documents),
-                    dataset="squad-multidoc",
+                    dataset="squad-multidoc-dups" if near_duplicates else "squad-multidoc",
                     meta={
                         "article": article.title,
                         "paragraph": index,
@@ -96,6 +104,7 @@ def _fill(
     target_tokens: int,
     counter: TokenCounter,
     rng: random.Random,
+    near_duplicates: int = 0,
 ) -> list[str]:
     same = [p for p in pool if p[0] == title and p[1] != gold]
     other = [p for p in pool if p[0] != title]
@@ -105,11 +114,36 @@ def _fill(
     ordered = [p for pair in zip(same, other, strict=False) for p in pair]
     ordered += same[len(other) :] + other[len(same) :]
     documents, used = [gold], counter.count(gold)
-    for _, text, tokens in ordered:
-        if used + tokens + 1 > target_tokens:
+    copied = 0
+    for distractor_title, text, tokens in ordered:
+        group = [(text, tokens)]
+        if copied < near_duplicates and distractor_title == title:
+            copies = [near_copy(text, rng) for _ in range(2)]
+            group += [(c, counter.count(c)) for c in copies]
+        cost = sum(t + 1 for _, t in group)  # the blank line between documents
+        if used + cost > target_tokens:
             continue
-        documents.append(text)
-        used += tokens + 1  # the blank line between documents
+        documents.extend(t for t, _ in group)
+        copied += len(group) > 1
+        used += cost
         if used >= target_tokens * 0.97:
             break
     return documents
+
+
+def near_copy(text: str, rng: random.Random) -> str:
+    """``text`` with one sentence left out (of three or more) and about 1 word in 12 deleted.
+
+    Example:
+        >>> import random
+        >>> near_copy("One two three. Four five six. Seven eight nine.", random.Random(0)).count(".")
+        2
+    """
+    from contextzip.text import sentence_spans
+
+    sentences = [text[s:e] for s, e in sentence_spans(text)]
+    if len(sentences) >= 3:
+        del sentences[rng.randrange(len(sentences))]
+    words = " ".join(sentences).split(" ")
+    kept = [w for w in words if rng.random() >= 1 / 12 or w.endswith(".")]
+    return " ".join(kept)

@@ -1,10 +1,13 @@
 """Labelled training texts: a teacher's word labels, cached, then cut into model windows.
 
 Task-agnostic examples are passages with the teacher's labels given all the passage's
-questions. Query-aware examples pair one question with its passage and a distractor
-passage of the same group (ordered by a seeded hash), so the model learns to keep what
-*this* question needs and less of the text next to it: the passage is labelled for that
-question, the distractor without any.
+questions. Query-aware examples pair one question with its passage and up to two distractor
+passages — one of the same group (same topic, shared names) and one of another group — in
+a seeded order, the way a retrieved context mixes the relevant document with others. The
+passage carries its task-agnostic labels (so a query-aware model keeps at least what an
+agnostic one would there); the distractors are labelled with no questions, by the
+``distractor_teacher`` (in the default recipe: surprisal at half the keep share). The model
+learns to spend the budget on the text the question is about.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def label_passages(
     *,
     query_aware: bool = False,
     questions_per_passage: int = 1,
+    distractor_teacher: Teacher | None = None,
     cache: Path | None = None,
     seed: int = 0,
     progress: bool | None = None,
@@ -72,6 +76,7 @@ def label_passages(
         teacher: Who labels the words.
         query_aware: Build (question, passage + distractor) examples instead of passages.
         questions_per_passage: Query-aware: questions used per passage (the first ones).
+        distractor_teacher: Query-aware: labels the distractor passages; ``None``: ``teacher``.
         cache: A JSONL file of finished examples; those already there are not relabelled.
         seed: Seeds the passage/distractor order.
         progress: Show a progress bar; ``None`` shows it on a terminal.
@@ -79,7 +84,7 @@ def label_passages(
     plan = (
         _query_plan(passages, questions_per_passage, seed)
         if query_aware
-        else [(p, None, None) for p in passages]
+        else [(p, None, ()) for p in passages]
     )
     done: dict[str, LabelledText] = {}
     if cache is not None and cache.is_file():
@@ -97,7 +102,7 @@ def label_passages(
     try:
         bar = tqdm(todo, desc=f"labelling ({teacher.name})", disable=progress is False)
         for passage, question, distractor in bar:
-            example = _label_one(teacher, passage, question, distractor)
+            example = _label_one(teacher, distractor_teacher or teacher, passage, question, distractor)
             done[example.id] = example
             if sink is not None:
                 sink.write(json.dumps(example.to_json(), ensure_ascii=False) + "\n")
@@ -108,28 +113,37 @@ def label_passages(
     return [done[_example_id(*item)] for item in plan]
 
 
-def _query_plan(
-    passages: Sequence[Passage], per_passage: int, seed: int
-) -> list[tuple[Passage, tuple[str, Sequence[str]] | None, Passage | None]]:
+_PlanItem = tuple[Passage, tuple[str, Sequence[str]] | None, tuple[Passage, ...]]
+
+
+def _query_plan(passages: Sequence[Passage], per_passage: int, seed: int) -> list[_PlanItem]:
     groups: dict[str, list[Passage]] = {}
     for p in passages:
         groups.setdefault(p.group or p.id, []).append(p)
-    plan: list[tuple[Passage, tuple[str, Sequence[str]] | None, Passage | None]] = []
-    for members in groups.values():
+    keys = sorted(groups)
+    plan: list[_PlanItem] = []
+    for group_index, key in enumerate(keys):
+        members = groups[key]
         for index, passage in enumerate(members):
-            distractor = members[(index + 1) % len(members)] if len(members) > 1 else None
+            distractors = []
+            if len(members) > 1:
+                distractors.append(members[(index + 1) % len(members)])
+            if len(keys) > 1:  # another group, picked by a seeded hash
+                pick = int(_hash(f"{seed}:{passage.id}")[:8], 16)
+                other = groups[keys[(group_index + 1 + pick % (len(keys) - 1)) % len(keys)]]
+                distractors.append(other[pick % len(other)])
             for question in passage.questions[:per_passage]:
-                plan.append((passage, question, distractor))
-    # same-seed runs give the same order; passage-before-distractor half of the time
+                plan.append((passage, question, tuple(distractors)))
+    # same-seed runs give the same order
     return sorted(plan, key=lambda item: _hash(f"{seed}:{_example_id(*item)}"))
 
 
 def _example_id(
-    passage: Passage, question: tuple[str, Sequence[str]] | None, distractor: Passage | None
+    passage: Passage, question: tuple[str, Sequence[str]] | None, distractors: tuple[Passage, ...]
 ) -> str:
     if question is None:
         return passage.id
-    return f"{passage.id}?{_hash(question[0])[:12]}+{distractor.id if distractor else ''}"
+    return f"{passage.id}?{_hash(question[0])[:12]}+{'+'.join(d.id for d in distractors)}"
 
 
 def _hash(text: str) -> str:
@@ -138,21 +152,22 @@ def _hash(text: str) -> str:
 
 def _label_one(
     teacher: Teacher,
+    distractor_teacher: Teacher,
     passage: Passage,
     question: tuple[str, Sequence[str]] | None,
-    distractor: Passage | None,
+    distractors: tuple[Passage, ...],
 ) -> LabelledText:
     import numpy as np
 
-    ident = _example_id(passage, question, distractor)
+    ident = _example_id(passage, question, distractors)
+    own = (passage.text, teacher.label(passage.text, passage.questions))
     if question is None:
-        return LabelledText(ident, passage.text, teacher.label(passage.text, passage.questions))
-    parts = [(passage.text, teacher.label(passage.text, [question]))]
-    if distractor is not None:
-        other = (distractor.text, teacher.label(distractor.text, []))
-        parts = [*parts, other] if int(_hash(ident)[0], 16) % 2 else [other, *parts]
-    text = SEPARATOR.join(t for t, _ in parts)
-    return LabelledText(ident, text, np.concatenate([k for _, k in parts]), query=question[0])
+        return LabelledText(ident, own[0], own[1])
+    parts = [own, *((d.text, distractor_teacher.label(d.text, [])) for d in distractors)]
+    # a seeded order: the passage is first, between or last
+    order = sorted(range(len(parts)), key=lambda i: _hash(f"{ident}:{i}"))
+    text = SEPARATOR.join(parts[i][0] for i in order)
+    return LabelledText(ident, text, np.concatenate([parts[i][1] for i in order]), query=question[0])
 
 
 def encode_examples(

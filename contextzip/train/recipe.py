@@ -38,6 +38,8 @@ class DefaultRecipe:
         keep: Share of words the teacher labels keep.
         teacher_precision: Precision of the SmolLM2 surprisal teacher.
         questions_per_passage: Query-aware examples per passage.
+        distractor_keep: Share of a query-aware example's distractor words labelled keep
+            (by surprisal alone): below ``keep``, so text the question is not about costs less.
         finetune: Fine-tuning hyper-parameters (both variants).
         limit: Use only the first ``limit`` passages (smoke runs); ``None``: all.
     """
@@ -45,6 +47,7 @@ class DefaultRecipe:
     keep: float = 0.4
     teacher_precision: str = "bfloat16"
     questions_per_passage: int = 1
+    distractor_keep: float = 0.2
     finetune: FinetuneConfig = FinetuneConfig()
     limit: int | None = None
 
@@ -67,9 +70,8 @@ def train_default(
     corpus = passages if passages is not None else qa_corpus()
     if recipe.limit is not None:
         corpus = corpus[: recipe.limit]
-    teacher = CombinedTeacher(
-        SurprisalTeacher(keep=recipe.keep, precision=recipe.teacher_precision), keep=recipe.keep
-    )
+    surprisal = SurprisalTeacher(keep=recipe.keep, precision=recipe.teacher_precision)
+    teacher = CombinedTeacher(surprisal, keep=recipe.keep)
     variants = {"agnostic": False, "query-aware": True}
     examples = {}
     for variant, query_aware in variants.items():  # both before training: the LM scores are reused
@@ -79,6 +81,7 @@ def train_default(
             teacher,
             query_aware=query_aware,
             questions_per_passage=recipe.questions_per_passage,
+            distractor_teacher=surprisal.with_keep(recipe.distractor_keep),
             cache=work / f"labels-{variant}.jsonl",
             progress=progress,
         )
@@ -197,7 +200,12 @@ def ship_default(
         record = json.loads((work / variant / "training.json").read_text(encoding="utf-8"))
         card = model_card(
             folder.name,
-            data=_CORPUS + (_QUERY_EXAMPLES if variant == "query-aware" else ""),
+            data=_CORPUS
+            + (
+                _QUERY_EXAMPLES.format(keep=recipe.keep, distractor_keep=recipe.distractor_keep)
+                if variant == "query-aware"
+                else ""
+            ),
             teacher=teacher,
             training=record,
             evaluation=evaluation,
@@ -259,9 +267,11 @@ _CORPUS = (
     "SQuAD articles, which training never saw."
 )
 _QUERY_EXAMPLES = (
-    " Query-aware examples: (question, passage + one distractor passage of the same article, in a "
-    "seeded order), one question per passage; the passage is labelled for that question, the "
-    "distractor without questions."
+    " Query-aware examples: (question, passage + a distractor passage of the same article + one of "
+    "another article, in a seeded order), one question per passage. The passage keeps its "
+    "task-agnostic labels (all its questions); the distractors are labelled by surprisal alone, "
+    "keep share {distractor_keep} instead of {keep}, so the model learns to spend the budget on the "
+    "text the question is about."
 )
 _COMBINED = (
     "words of answer spans and content words shared with the questions are kept first, then the "

@@ -17,6 +17,7 @@ the units the token-classification compressor keeps or drops — with a boolean 
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import re
@@ -170,6 +171,13 @@ class SurprisalTeacher:
 
     def label(self, text: str, questions: Questions = ()) -> np.ndarray:
         return top_share(self.word_surprisal(text), self.keep)
+
+    def with_keep(self, keep: float) -> SurprisalTeacher:
+        """The same LM and score memo, keeping a different share of words."""
+        _check_share(keep)
+        sibling = copy.copy(self)  # shallow: the LM and the memo are shared
+        sibling.keep = keep
+        return sibling
 
 
 def top_share(scores: np.ndarray, share: float, already: np.ndarray | None = None) -> np.ndarray:

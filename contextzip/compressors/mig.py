@@ -1,0 +1,416 @@
+"""Marginal-information-gain selection (COMI's idea, applied to text), coarse to fine.
+
+Under a tight budget, the words worth keeping are those relevant to the question and not
+already said elsewhere. COMI scores that as *marginal information gain*::
+
+    MIG = alpha * relevance - beta * redundancy
+
+and applies it twice: across groups (documents) to decide how much of the budget each
+group gets, then within each group to decide which of its units (sentences, paragraphs)
+spend it. COMI merges hidden states inside its own model; this compressor selects text,
+so it can sit in front of any API.
+
+The steps, for segments ``S`` (groups: the segments, or the paragraphs of a single one)
+split into units with embeddings ``e_i`` (unit vectors, :mod:`contextzip.embeddings`):
+
+1. **Relevance.** ``rel_i = e_i . q`` for the query's embedding ``q`` — or, with no query,
+   the cost-weighted centroid of all units (what the context is mostly about). With
+   ``lexical_weight = w > 0`` and a query, ``rel_i = (1 - w) e_i . q + w bm25_i / max bm25``
+   (BM25 over the units, ``bm25s``): exact names and numbers count beside meaning.
+2. **Redundancy.** ``redundancy="pairwise"`` is COMI's form: a unit's (or group's) largest
+   similarity to any other one of its level. ``"greedy"`` is the sequential form (MMR):
+   similarity to those already picked, so of two near-duplicates the first keeps its score
+   and only the second is penalized.
+3. **Coarse reallocation.** A group's relevance is its best unit's, its vector the
+   cost-weighted mean of its units'. Each group gets ``MIG_g`` at group level and a weight
+   ``exp((MIG_g - max MIG) / group_temperature)``; the budget is shared in proportion to
+   the weights, capped at each group's size (what a full group cannot use goes to the
+   others), in whole tokens by largest remainder. A share smaller than the group's
+   smallest unit is withdrawn and given to the others, so groups with nothing relevant get
+   zero.
+4. **Fine selection.** Inside each group, units are taken by intra-group MIG until the
+   group's share is spent; tokens a group could not place go to the best remaining units
+   anywhere. Kept units stay in their original order.
+
+A token-level pass can follow: :func:`mig_pipeline` is MIG then the query-aware token
+classifier, as a :class:`~contextzip.pipeline.Pipeline`.
+
+Cost: one embedding per distinct unit text (cached by content hash, so repeated
+documents and repeated calls cost nothing) plus O(n_g^2) similarity work per group of
+``n_g`` units and O(G^2) across ``G`` groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from contextzip.compressors.extractive import ExtractiveCompressor
+from contextzip.compressors.units import UnitTable
+from contextzip.embeddings import normalize_rows
+from contextzip.errors import ConfigurationError, missing_extra
+from contextzip.selection import select_units, unit_of_position
+from contextzip.text import paragraph_spans, span_array
+from contextzip.tokens import DEFAULT_ENCODING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from contextzip.embeddings import SentenceEncoder
+    from contextzip.pipeline import Pipeline
+
+__all__ = ["REDUNDANCY_FORMS", "MIGCompressor", "allocate_budget", "mig_pipeline", "mmr_order"]
+
+REDUNDANCY_FORMS = ("greedy", "pairwise")
+_GROUPINGS = ("auto", "segment", "paragraph")
+_UNITS = ("sentence", "paragraph", "phrase")
+# Scores are rounded before ranking so that float noise (thread counts, BLAS kernels)
+# cannot reorder units: same input and config, same bytes out.
+_DECIMALS = 6
+
+
+class MIGCompressor(ExtractiveCompressor):
+    """Keep the units with the most marginal information gain, budget shared across documents.
+
+    Args:
+        unit: What is kept or dropped whole: ``"sentence"``, ``"paragraph"`` or ``"phrase"``.
+        groups: ``"segment"`` (each document is a group), ``"paragraph"`` (the paragraphs
+            of each segment), or ``"auto"`` (segments when there are several, else paragraphs).
+        redundancy: ``"greedy"`` (similarity to what was picked) or ``"pairwise"`` (COMI's:
+            similarity to every other unit).
+        alpha: Weight of relevance.
+        beta: Weight of redundancy; ``0`` ranks by relevance alone.
+        lexical_weight: Share of BM25 in relevance when there is a query, in ``[0, 1]``.
+        group_temperature: How sharply the budget follows group MIG; small values give
+            nearly all of it to the best groups, large ones spread it evenly.
+        model: Sentence-embedding model (see :class:`~contextzip.embeddings.SentenceEncoder`);
+            ``None`` is the packaged all-MiniLM-L6-v2.
+        backend: ``"torch"`` or ``"onnx"``.
+        device: Torch device.
+        precision: ``"auto"``, ``"float32"`` or ``"bfloat16"`` (torch backend).
+        force_tokens: Strings whose units are always kept.
+        encoding: The tiktoken encoding budgets are counted in.
+        min_tokens: Inputs shorter than this are returned unchanged.
+        return_word_label: Record every unit's score and keep label.
+
+    Example:
+        >>> from contextzip import Budget, Segment
+        >>> docs = [Segment("The Eiffel Tower was finished in 1889. It is in Paris."),
+        ...         Segment("Tokyo was called Edo. It became the capital in 1868.")]
+        >>> r = MIGCompressor().compress(docs, query="When was the Eiffel Tower built?",
+        ...                              budget=Budget(rate=0.4))  # doctest: +SKIP
+        >>> r.text  # doctest: +SKIP
+        'The Eiffel Tower was finished in 1889.'
+    """
+
+    name = "mig"
+
+    def __init__(
+        self,
+        *,
+        unit: str = "sentence",
+        groups: str = "auto",
+        redundancy: str = "greedy",
+        alpha: float = 1.0,
+        beta: float = 0.3,
+        lexical_weight: float = 0.3,
+        group_temperature: float = 0.05,
+        model: str | None = None,
+        backend: str = "torch",
+        device: str = "cpu",
+        precision: str = "auto",
+        force_tokens: Sequence[str] = (),
+        encoding: str = DEFAULT_ENCODING,
+        min_tokens: int = 0,
+        return_word_label: bool = False,
+    ) -> None:
+        if unit not in _UNITS:
+            raise ConfigurationError(f"MIG keeps whole {', '.join(_UNITS)}s; got unit={unit!r}")
+        if groups not in _GROUPINGS:
+            raise ConfigurationError(f"groups must be one of {', '.join(_GROUPINGS)}, got {groups!r}")
+        if redundancy not in REDUNDANCY_FORMS:
+            raise ConfigurationError(
+                f"redundancy must be one of {', '.join(REDUNDANCY_FORMS)}, got {redundancy!r}"
+            )
+        if alpha <= 0 or beta < 0:
+            raise ConfigurationError(f"need alpha > 0 and beta >= 0, got alpha={alpha}, beta={beta}")
+        if not 0.0 <= lexical_weight <= 1.0:
+            raise ConfigurationError(f"lexical_weight must be in [0, 1], got {lexical_weight}")
+        if group_temperature <= 0:
+            raise ConfigurationError(f"group_temperature must be > 0, got {group_temperature}")
+        super().__init__(
+            unit=unit,
+            force_tokens=force_tokens,
+            encoding=encoding,
+            min_tokens=min_tokens,
+            return_word_label=return_word_label,
+        )
+        self.groups = groups
+        self.redundancy = redundancy
+        self.alpha = alpha
+        self.beta = beta
+        self.lexical_weight = lexical_weight
+        self.group_temperature = group_temperature
+        self.encoder_options: dict[str, Any] = {
+            "backend": backend, "device": device, "precision": precision,
+        }  # fmt: skip
+        self.model = model
+        self._encoder: SentenceEncoder | None = None
+
+    @property
+    def encoder(self) -> SentenceEncoder:
+        """The sentence encoder, shared process-wide with every user of the same model."""
+        if self._encoder is None:
+            from contextzip.embeddings import get_encoder
+
+            self._encoder = get_encoder(self.model, **self.encoder_options)
+        return self._encoder
+
+    def priority(self, table: UnitTable, query: str | None) -> np.ndarray:
+        """The final per-unit scores (group MIG plus unit MIG), as :meth:`chooser` ranks them."""
+        scores, _ = self._choose(table, query, float(table.costs.sum()), None)
+        return scores
+
+    def chooser(
+        self, table: UnitTable, query: str | None, budget: float, forced: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Share ``budget`` across groups by group MIG, then spend each share by unit MIG."""
+        return self._choose(table, query, budget, forced)
+
+    def _choose(
+        self, table: UnitTable, query: str | None, budget: float, forced: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
+        texts = [table.texts[s][a:b] for s, (a, b) in _unit_spans(table)]
+        vectors = self.encoder.encode(texts)
+        costs = table.costs
+        relevance = self._relevance(texts, vectors, costs, query)
+        group_of = self._group_ids(table)
+        groups = int(group_of.max()) + 1 if len(group_of) else 0
+        group_relevance = np.full(groups, -np.inf)
+        np.maximum.at(group_relevance, group_of, relevance)
+        group_vectors = np.zeros((groups, vectors.shape[1]), dtype=np.float64)
+        np.add.at(group_vectors, group_of, vectors * costs[:, None])
+        group_vectors = normalize_rows(group_vectors)
+        group_mig = self._mig(group_relevance, group_vectors)
+        group_sizes = np.bincount(group_of, weights=costs, minlength=groups)
+        smallest = np.full(groups, np.inf)
+        np.minimum.at(smallest, group_of, costs)
+        weights = np.exp((group_mig - group_mig.max()) / self.group_temperature) if groups else group_mig
+        shares = allocate_budget(weights, group_sizes, smallest, budget)
+
+        unit_mig = np.zeros(len(table))
+        keep = np.zeros(len(table), dtype=bool) if forced is None else forced.copy()
+        for group in range(groups):
+            members = np.flatnonzero(group_of == group)
+            unit_mig[members] = self._mig(relevance[members], vectors[members].astype(np.float64))
+            chosen = select_units(
+                unit_mig[members], costs[members], float(shares[group]),
+                forced=keep[members], keep_at_least_one=False,
+            )  # fmt: skip
+            keep[members] = chosen
+        scores = np.round(unit_mig + group_mig[group_of], _DECIMALS)
+        room = budget - float(costs[keep].sum())
+        if room > 0:  # what the groups could not place goes to the best units left anywhere
+            rest = np.flatnonzero(~keep)
+            fits = select_units(scores[rest], costs[rest], room, keep_at_least_one=False)
+            keep[rest[fits]] = True
+        if not keep.any() and len(keep):
+            keep[int(np.argmax(scores))] = True  # never lose everything to rounding
+        return scores, keep
+
+    def _relevance(
+        self, texts: list[str], vectors: np.ndarray, costs: np.ndarray, query: str | None
+    ) -> np.ndarray:
+        import numpy as np
+
+        if query and query.strip():
+            target = self.encoder.encode([query])[0].astype(np.float64)
+        else:
+            target = normalize_rows((vectors * costs[:, None]).sum(axis=0, keepdims=True))[0]
+        semantic = vectors.astype(np.float64) @ target
+        if not query or not query.strip() or self.lexical_weight == 0:
+            return np.round(semantic, _DECIMALS)
+        lexical = bm25_scores(texts, query)
+        top = lexical.max() if len(lexical) else 0.0
+        lexical = lexical / top if top > 0 else lexical
+        mixed = (1 - self.lexical_weight) * semantic + self.lexical_weight * lexical
+        return np.round(mixed, _DECIMALS)
+
+    def _mig(self, relevance: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """``alpha * relevance - beta * redundancy`` for items with unit ``vectors``."""
+        import numpy as np
+
+        count = len(relevance)
+        if count <= 1 or self.beta == 0:
+            return np.round(self.alpha * relevance, _DECIMALS)
+        similarity = np.round(vectors @ vectors.T, _DECIMALS)
+        if self.redundancy == "pairwise":
+            np.fill_diagonal(similarity, -np.inf)
+            return np.round(self.alpha * relevance - self.beta * similarity.max(axis=1), _DECIMALS)
+        _, gains = mmr_order(relevance, similarity, alpha=self.alpha, beta=self.beta)
+        return gains
+
+    def _group_ids(self, table: UnitTable) -> np.ndarray:
+        """The group of each unit: its segment, or its paragraph within the segment."""
+        import numpy as np
+
+        compressible = sum(1 for lo, hi in table.bounds if hi > lo)
+        by_paragraph = self.groups == "paragraph" or (self.groups == "auto" and compressible == 1)
+        ids = np.zeros(len(table), dtype=np.int64)
+        next_id = 0
+        for segment, (lo, hi) in enumerate(table.bounds):
+            if hi == lo:
+                continue
+            if by_paragraph:
+                paragraphs = span_array(paragraph_spans(table.texts[segment]))
+                local = unit_of_position(paragraphs[:, 1], table.starts[lo:hi])
+                _, local = np.unique(local, return_inverse=True)  # paragraphs without units vanish
+                ids[lo:hi] = next_id + local
+                next_id += int(local.max()) + 1
+            else:
+                ids[lo:hi] = next_id
+                next_id += 1
+        return ids
+
+
+def mmr_order(
+    relevance: np.ndarray, similarity: np.ndarray, *, alpha: float = 1.0, beta: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy MIG (maximal marginal relevance): the pick order and each item's gain when picked.
+
+    The gain of an item is ``alpha * relevance - beta * (largest similarity to an item picked
+    before it)``; the first pick has no redundancy. Ties go to the earlier item.
+
+    Example:
+        >>> import numpy as np
+        >>> sim = np.array([[1.0, 0.99, 0.1], [0.99, 1.0, 0.1], [0.1, 0.1, 1.0]])
+        >>> order, gains = mmr_order(np.array([0.9, 0.88, 0.5]), sim)
+        >>> order.tolist(), gains.round(2).tolist()   # the near-duplicate drops behind item 2
+        ([0, 2, 1], [0.9, -0.11, 0.4])
+    """
+    import numpy as np
+
+    count = len(relevance)
+    picked = np.zeros(count, dtype=bool)
+    redundancy = np.zeros(count)
+    gains = np.zeros(count)
+    order = np.zeros(count, dtype=np.int64)
+    for step in range(count):
+        value = np.round(alpha * relevance - beta * redundancy, _DECIMALS)
+        value[picked] = -np.inf
+        best = int(np.argmax(value))
+        order[step] = best
+        gains[best] = value[best]
+        picked[best] = True
+        if step == 0:
+            redundancy = similarity[best].astype(np.float64).copy()
+        else:
+            np.maximum(redundancy, similarity[best], out=redundancy)
+    return order, gains
+
+
+def allocate_budget(
+    weights: np.ndarray, sizes: np.ndarray, smallest: np.ndarray, budget: float
+) -> np.ndarray:
+    """Whole tokens of ``budget`` per group, in proportion to ``weights``.
+
+    A group never gets more than its ``sizes`` (what it cannot use is shared among the
+    others), and a share below the group's ``smallest`` unit is withdrawn and shared among
+    the others (the lowest-weighted such group first). Rounding is by largest remainder,
+    ties to the earlier group.
+
+    Example:
+        >>> import numpy as np
+        >>> allocate_budget(np.array([3.0, 1.0, 0.01]), np.array([100.0, 100.0, 100.0]),
+        ...                 np.array([5.0, 5.0, 5.0]), 80).tolist()
+        [60, 20, 0]
+    """
+    import numpy as np
+
+    groups = len(weights)
+    total = int(np.floor(max(budget, 0.0)))
+    active = (weights > 0) & (sizes > 0)
+    while True:
+        shares = _water_fill(weights, sizes, active, total)
+        starved = active & (shares < smallest)
+        if not starved.any():
+            break
+        # withdraw the weakest starved group and share again
+        candidates = np.flatnonzero(starved)
+        active[candidates[np.lexsort((-candidates, weights[candidates]))[0]]] = False
+        if not active.any():
+            shares = np.zeros(groups)
+            break
+    whole = np.floor(shares + 1e-9).astype(np.int64)
+    left = min(total, int(np.floor(float(sizes[active].sum())))) - int(whole.sum())
+    if left > 0:
+        remainders = shares - whole
+        room = np.floor(sizes - whole) >= 1
+        order = [int(i) for i in np.lexsort((np.arange(groups), -remainders)) if active[i] and room[i]]
+        for index in order[:left]:
+            whole[index] += 1
+    return whole
+
+
+def _water_fill(weights: np.ndarray, sizes: np.ndarray, active: np.ndarray, total: float) -> np.ndarray:
+    """Proportional shares of ``total`` over ``active`` groups, each capped at its size."""
+    import numpy as np
+
+    shares = np.zeros(len(weights))
+    open_ = active.copy()
+    left = float(total)
+    while left > 1e-9 and open_.any():
+        portion = left * weights * open_ / float(weights[open_].sum())
+        capped = open_ & (shares + portion >= sizes)
+        if not capped.any():
+            shares += portion
+            break
+        left -= float((sizes[capped] - shares[capped]).sum())
+        shares[capped] = sizes[capped]
+        open_ &= ~capped
+    return shares
+
+
+def bm25_scores(texts: Sequence[str], query: str) -> np.ndarray:
+    """BM25 score of each text for ``query`` (``bm25s``, English stop words, no stemming)."""
+    import numpy as np
+
+    try:
+        import bm25s
+    except ImportError as exc:
+        raise missing_extra(exc.name or "bm25s", "ml") from None
+    corpus = bm25s.tokenize(list(texts), stopwords="en", show_progress=False)
+    words = bm25s.tokenize([query], stopwords="en", show_progress=False, return_ids=False)[0]
+    known = [w for w in words if w in corpus.vocab]
+    if not known:
+        return np.zeros(len(texts))
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    return np.asarray(retriever.get_scores(known), dtype=np.float64)
+
+
+def _unit_spans(table: UnitTable) -> list[tuple[int, tuple[int, int]]]:
+    spans: list[tuple[int, tuple[int, int]]] = []
+    for segment, (lo, hi) in enumerate(table.bounds):
+        pairs = zip(table.starts[lo:hi].tolist(), table.ends[lo:hi].tolist(), strict=True)
+        spans.extend((segment, (a, b)) for a, b in pairs)
+    return spans
+
+
+def mig_pipeline(*, coarse_share: float = 0.7, token_model: str | None = None, **options: Any) -> Pipeline:
+    """MIG over sentences, then the query-aware token classifier inside what MIG kept.
+
+    Args:
+        coarse_share: Part of the compression (in log space) MIG does; the token
+            classifier does the rest.
+        token_model: The token classifier's model; ``None`` is the shipped query-aware one.
+        **options: :class:`MIGCompressor` options.
+    """
+    from contextzip.compressors.token_classifier import TokenClassifierCompressor
+    from contextzip.pipeline import Pipeline
+
+    mig = MIGCompressor(**options)
+    tokens = TokenClassifierCompressor(token_model, query_aware=True)
+    return Pipeline(mig, tokens, coarse_share=coarse_share, encoding=mig.counter.encoding_name)

@@ -1,0 +1,209 @@
+"""Document-level peers that contextzip's selectors are measured against.
+
+Each peer ranks whole documents (segments) and keeps the best-ranked ones that fit the
+budget — the way retrieval pipelines cut context today:
+
+* ``lc-embeddings-filter`` — LangChain's own ``EmbeddingsFilter`` (documents by embedding
+  similarity to the query, ``k`` = all, so the budget decides how many stay) followed by
+  ``EmbeddingsRedundantFilter`` (drops the later of two documents more similar than
+  0.95), with the same all-MiniLM-L6-v2 embeddings contextzip uses;
+* ``bm25-docs`` — BM25 top-k (``bm25s``);
+* ``longllmlingua-docs`` — LongLLMLingua's coarse ranking: documents by how well they
+  predict the question (mean surprisal of the question followed by LongLLMLingua's
+  restrictive sentence, conditioned on the document, SmolLM2 by default), lowest first.
+
+Protected and non-text segments always stay. A document that does not fit the budget
+left is skipped and a smaller one after it may still fit, so the kept tokens end within
+one document of the budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from contextzip.compressors.extractive import unchanged_result
+from contextzip.compressors.units import is_compressible
+from contextzip.errors import missing_extra
+from contextzip.selection import select_units
+from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
+from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
+
+if TYPE_CHECKING:
+    from contextzip.causal_lm import CausalLM
+
+__all__ = ["BM25Documents", "DocumentRanker", "LangChainEmbeddingsFilter", "LongLLMLinguaDocuments"]
+
+_RANK_MEMO = 64
+
+#: LongLLMLingua appends this to the question when it ranks documents by question perplexity.
+RESTRICTION = "We can get the answer to this question in the given documents."
+
+
+class DocumentRanker:
+    """Keep whole documents in the order :meth:`rank` gives, while they fit the budget.
+
+    Args:
+        encoding: The tiktoken encoding budgets are counted in.
+    """
+
+    name: str
+
+    def __init__(self, *, encoding: str = DEFAULT_ENCODING) -> None:
+        self.counter = TokenCounter(encoding)
+        # the same documents and query at several rates are ranked once
+        self._ranks: OrderedDict[str, list[int]] = OrderedDict()
+
+    def rank(self, documents: list[str], query: str | None) -> list[int]:
+        """Indices of ``documents``, best first; documents left out are dropped."""
+        raise NotImplementedError
+
+    def compress(
+        self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
+    ) -> CompressionResult:
+        import numpy as np
+
+        started = time.perf_counter()
+        segments = check_segments(segments)
+        counts = [self.counter.count(s.text) for s in segments]
+        total, target = sum(counts), budget.resolve(sum(counts))
+        movable = [i for i, s in enumerate(segments) if is_compressible(s)]
+        if total == 0 or target >= total or len(movable) < 2:
+            reason = "nothing to drop: the budget keeps everything, or there are fewer than two documents"
+            return unchanged_result(segments, counts, self.name, target, reason, started)
+        fixed = total - sum(counts[i] for i in movable)
+        order = self._ranked([segments[i].text for i in movable], query)
+        priority = np.full(len(movable), -np.inf)
+        priority[order] = -np.arange(len(order), dtype=np.float64)
+        costs = np.array([counts[i] for i in movable], dtype=np.float64)
+        ranked = np.isfinite(priority)
+        keep = np.zeros(len(movable), dtype=bool)
+        keep[ranked] = select_units(priority[ranked], costs[ranked], float(target - fixed))
+        kept = {movable[i] for i in np.flatnonzero(keep).tolist()}
+        results = tuple(
+            SegmentResult(s, s.text, ((0, len(s.text)),) if s.text else (), c, c)
+            if i in kept or not is_compressible(s)
+            else SegmentResult(s, "", (), c, 0, dropped=True)
+            for i, (s, c) in enumerate(zip(segments, counts, strict=True))
+        )
+        return CompressionResult(results, self.name, target, time.perf_counter() - started)
+
+    def _ranked(self, documents: list[str], query: str | None) -> list[int]:
+        digest = hashlib.sha256(json.dumps([query, documents]).encode("utf-8", "surrogatepass")).hexdigest()
+        if digest not in self._ranks:
+            self._ranks[digest] = self.rank(documents, query)
+            while len(self._ranks) > _RANK_MEMO:
+                self._ranks.popitem(last=False)
+        return self._ranks[digest]
+
+
+class LangChainEmbeddingsFilter(DocumentRanker):
+    """LangChain's ``EmbeddingsFilter`` then ``EmbeddingsRedundantFilter``, budget-limited.
+
+    Args:
+        model: Sentence-embedding model (``None``: the packaged all-MiniLM-L6-v2).
+        redundancy_threshold: ``EmbeddingsRedundantFilter``'s similarity threshold.
+        encoding: The tiktoken encoding budgets are counted in.
+    """
+
+    name = "lc-embeddings-filter"
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        redundancy_threshold: float = 0.95,
+        encoding: str = DEFAULT_ENCODING,
+    ) -> None:
+        super().__init__(encoding=encoding)
+        self.model = model
+        self.redundancy_threshold = redundancy_threshold
+
+    def rank(self, documents: list[str], query: str | None) -> list[int]:
+        try:
+            from langchain_classic.retrievers.document_compressors import EmbeddingsFilter
+            from langchain_community.document_transformers import EmbeddingsRedundantFilter
+            from langchain_core.documents import Document
+        except ImportError as exc:
+            raise missing_extra(exc.name or "langchain_classic", "peers") from None
+        embeddings = _encoder_embeddings(self.model)
+        docs = [Document(text, metadata={"index": i}) for i, text in enumerate(documents)]
+        relevant = EmbeddingsFilter(embeddings=embeddings, k=len(docs)).compress_documents(docs, query or "")
+        distinct = EmbeddingsRedundantFilter(
+            embeddings=embeddings, similarity_threshold=self.redundancy_threshold
+        ).transform_documents(relevant)
+        return [int(d.metadata["index"]) for d in distinct]
+
+
+def _encoder_embeddings(model: str | None) -> Any:
+    """contextzip's cached sentence encoder as a LangChain ``Embeddings``."""
+    from langchain_core.embeddings import Embeddings
+
+    from contextzip.embeddings import get_encoder
+
+    encoder = get_encoder(model)
+
+    class EncoderEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [[float(x) for x in row] for row in encoder.encode(texts)]
+
+        def embed_query(self, text: str) -> list[float]:
+            return [float(x) for x in encoder.encode([text])[0]]
+
+    return EncoderEmbeddings()
+
+
+class BM25Documents(DocumentRanker):
+    """Documents by BM25 score for the query (``bm25s``; English stop words)."""
+
+    name = "bm25-docs"
+
+    def rank(self, documents: list[str], query: str | None) -> list[int]:
+        import numpy as np
+
+        from contextzip.compressors.mig import bm25_scores
+
+        scores = bm25_scores(documents, query or "")
+        return np.lexsort((np.arange(len(documents)), -scores)).tolist()
+
+
+class LongLLMLinguaDocuments(DocumentRanker):
+    """Documents by the mean surprisal of ``question + RESTRICTION`` given the document.
+
+    Args:
+        model: A causal LM (``None``: the packaged SmolLM2-135M-Instruct).
+        precision: ``"float32"`` or ``"bfloat16"``.
+        device: A torch device string.
+        encoding: The tiktoken encoding budgets are counted in.
+    """
+
+    name = "longllmlingua-docs"
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        precision: str = "bfloat16",
+        device: str = "cpu",
+        encoding: str = DEFAULT_ENCODING,
+    ) -> None:
+        super().__init__(encoding=encoding)
+        self.model = model
+        self.precision = precision
+        self.device = device
+        self._lm: CausalLM | None = None
+
+    def rank(self, documents: list[str], query: str | None) -> list[int]:
+        import numpy as np
+
+        from contextzip.causal_lm import CausalLM
+
+        if self._lm is None:
+            self._lm = CausalLM(self.model, precision=self.precision, device=self.device)
+        asked = f"{query or ''} {RESTRICTION}".strip()
+        scores = self._lm.continuation_surprisal([f"{d}\n\n" for d in documents], asked)
+        return np.lexsort((np.arange(len(documents)), scores)).tolist()
