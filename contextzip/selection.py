@@ -18,9 +18,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = [
+    "KNAPSACK_CELLS",
     "JoinCostModel",
     "add_best",
     "drop_lowest",
+    "knapsack",
     "overlapping_units",
     "select_units",
     "spread_token_costs",
@@ -80,6 +82,59 @@ def select_units(
     if keep_at_least_one and not keep.any():
         keep[order[0]] = True
     return keep
+
+
+#: Largest items x capacity table :func:`knapsack` solves exactly; beyond, it is greedy.
+KNAPSACK_CELLS = 2_000_000
+
+
+def knapsack(values: np.ndarray, weights: np.ndarray, capacity: int) -> np.ndarray:
+    """The items to take for the most total value within ``capacity`` (0/1 knapsack).
+
+    Weights are whole numbers (tokens). Exact dynamic programming when ``items x capacity``
+    is at most :data:`KNAPSACK_CELLS`; otherwise greedy by value per weight (ties to the
+    earlier item), which is within one item's value of the optimum. Items of zero weight
+    and positive value are always taken; items with no positive value never are.
+
+    Example:
+        >>> import numpy as np
+        >>> knapsack(np.array([6.0, 10.0, 12.0]), np.array([1, 2, 3]), 5).tolist()   # greedy would take 0 and 1
+        [False, True, True]
+    """
+    import numpy as np
+
+    weights = np.asarray(weights, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    take = np.zeros(len(values), dtype=bool)
+    useful = values > 0
+    free = useful & (weights <= 0)
+    take[free] = True
+    items = np.flatnonzero(useful & (weights > 0) & (weights <= capacity))
+    capacity = max(int(capacity), 0)
+    if len(items) == 0 or capacity == 0:
+        return take
+    if len(items) * (capacity + 1) > KNAPSACK_CELLS:
+        order = items[np.lexsort((items, -values[items] / weights[items]))]
+        room = capacity
+        for index in order.tolist():
+            if weights[index] <= room:
+                take[index] = True
+                room -= int(weights[index])
+        return take
+    best = np.zeros(capacity + 1)
+    chosen = np.zeros((len(items), capacity + 1), dtype=bool)
+    for row, index in enumerate(items.tolist()):
+        weight, value = int(weights[index]), float(values[index])
+        candidate = best[: capacity + 1 - weight] + value
+        better = candidate > best[weight:] + 1e-12
+        chosen[row, weight:] = better
+        best[weight:] = np.where(better, candidate, best[weight:])
+    room = capacity
+    for row in range(len(items) - 1, -1, -1):
+        if chosen[row, room]:
+            take[items[row]] = True
+            room -= int(weights[items[row]])
+    return take
 
 
 def unit_of_position(unit_ends: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from contextzip.eval.datasets import load_dataset
 from contextzip.eval.metrics import answer_presence
 from contextzip.eval.multidoc import near_copy
 from contextzip.tokens import count_tokens
+from tests.conftest import TEXTS
 from tests.helpers import assert_extractive
 
 EIFFEL = (
@@ -145,6 +146,18 @@ def test_pairwise_form_and_no_query_and_single_text_paragraph_groups() -> None:
         [Segment("System: be brief.", protected=True), Segment(text)], budget=Budget(rate=0.5)
     )
     assert result.segments[0].text == "System: be brief."
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(TEXTS))
+def test_mig_is_extractive_deterministic_and_within_a_sentence_of_the_budget(script: str) -> None:
+    text = TEXTS[script]
+    first = MIGCompressor().compress([Segment(text)], budget=Budget(rate=0.5))
+    second = MIGCompressor().compress([Segment(text)], budget=Budget(rate=0.5))
+    assert first.text == second.text and first.segments[0].spans == second.segments[0].spans
+    assert_extractive(text, first.text)
+    assert first.tokens_after == count_tokens(first.text) < count_tokens(text)
+    assert abs(first.tokens_after - first.target_tokens) <= 60
 
 
 @pytest.mark.slow

@@ -59,11 +59,14 @@ if TYPE_CHECKING:
     from contextzip.embeddings import SentenceEncoder
     from contextzip.pipeline import Pipeline
 
-__all__ = ["REDUNDANCY_FORMS", "MIGCompressor", "allocate_budget", "mig_pipeline", "mmr_order"]
+__all__ = ["MMR_LIMIT", "REDUNDANCY_FORMS", "MIGCompressor", "allocate_budget", "mig_pipeline", "mmr_order"]
 
 REDUNDANCY_FORMS = ("greedy", "pairwise")
 _GROUPINGS = ("auto", "segment", "paragraph")
 _UNITS = ("sentence", "paragraph", "phrase")
+#: Items ranked by exact greedy MIG per level; beyond, see :meth:`MIGCompressor._mig`.
+MMR_LIMIT = 2048
+_BLOCK = 1024
 # Scores are rounded before ranking so that float noise (thread counts, BLAS kernels)
 # cannot reorder units: same input and config, same bytes out.
 _DECIMALS = 6
@@ -202,8 +205,10 @@ class MIGCompressor(ExtractiveCompressor):
 
         unit_mig = np.zeros(len(table))
         keep = np.zeros(len(table), dtype=bool) if forced is None else forced.copy()
+        by_group = np.argsort(group_of, kind="stable")
+        bounds = np.searchsorted(group_of[by_group], np.arange(groups + 1))
         for group in range(groups):
-            members = np.flatnonzero(group_of == group)
+            members = by_group[bounds[group] : bounds[group + 1]]
             unit_mig[members] = self._mig(relevance[members], vectors[members].astype(np.float64))
             chosen = select_units(
                 unit_mig[members], costs[members], float(shares[group]),
@@ -245,11 +250,19 @@ class MIGCompressor(ExtractiveCompressor):
         count = len(relevance)
         if count <= 1 or self.beta == 0:
             return np.round(self.alpha * relevance, _DECIMALS)
-        similarity = np.round(vectors @ vectors.T, _DECIMALS)
         if self.redundancy == "pairwise":
-            np.fill_diagonal(similarity, -np.inf)
-            return np.round(self.alpha * relevance - self.beta * similarity.max(axis=1), _DECIMALS)
-        _, gains = mmr_order(relevance, similarity, alpha=self.alpha, beta=self.beta)
+            redundancy = _max_similarity(vectors, vectors, skip_self=True)
+            return np.round(self.alpha * relevance - self.beta * redundancy, _DECIMALS)
+        # greedy: MMR over the most relevant items; past MMR_LIMIT the rest are measured
+        # against that picked set at once (an n x n matrix of a huge input would not fit)
+        top = np.lexsort((np.arange(count), -relevance))[:MMR_LIMIT]
+        similarity = np.round(vectors[top] @ vectors[top].T, _DECIMALS)
+        gains = np.empty(count)
+        _, gains[top] = mmr_order(relevance[top], similarity, alpha=self.alpha, beta=self.beta)
+        if count > len(top):
+            rest = np.setdiff1d(np.arange(count), top)
+            redundancy = _max_similarity(vectors[rest], vectors[top], skip_self=False)
+            gains[rest] = np.round(self.alpha * relevance[rest] - self.beta * redundancy, _DECIMALS)
         return gains
 
     def _group_ids(self, table: UnitTable) -> np.ndarray:
@@ -273,6 +286,20 @@ class MIGCompressor(ExtractiveCompressor):
                 ids[lo:hi] = next_id
                 next_id += 1
         return ids
+
+
+def _max_similarity(vectors: np.ndarray, others: np.ndarray, *, skip_self: bool) -> np.ndarray:
+    """Each row's largest dot product with ``others`` (itself excluded), a block of rows at a time."""
+    import numpy as np
+
+    out = np.empty(len(vectors))
+    for lo in range(0, len(vectors), _BLOCK):
+        block = np.round(vectors[lo : lo + _BLOCK] @ others.T, _DECIMALS)
+        if skip_self:
+            rows = np.arange(len(block))
+            block[rows, lo + rows] = -np.inf
+        out[lo : lo + _BLOCK] = block.max(axis=1)
+    return out
 
 
 def mmr_order(

@@ -1,0 +1,247 @@
+"""Code chunking (tree-sitter, eight languages, regex fallback) and the code compressor."""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+
+from contextzip import Budget, Segment
+from contextzip.code_chunks import call_graph, language_for, parse_code, syntax_errors
+from contextzip.compressors.code import CodeCompressor, check_valid, dynamic_ratios, identifier_words
+from contextzip.errors import ConfigurationError
+from contextzip.selection import knapsack
+
+pytest.importorskip("tree_sitter")
+
+SNIPPETS = {
+    "python": (
+        "app.py",
+        '''import os
+
+# adds one
+def helper(a):
+    return a + 1
+
+
+@cache
+def load(path):
+    """Read a file."""
+    data = helper(len(path))
+    return os.path.join(path, str(data))
+
+
+class Store(Base):
+    size = 3
+
+    def get(self, key):
+        return load(key)
+''',
+        {"helper": "function", "load": "function", "Store": "class", "get": "method"},
+    ),
+    "javascript": (
+        "app.js",
+        """import x from "y";
+// adds one
+function helper(a) {
+  return a + 1;
+}
+class Store extends Base {
+  get(key) {
+    return load(key);
+  }
+}
+export const load = (path) => {
+  return helper(path.length);
+};
+""",
+        {"helper": "function", "Store": "class", "get": "method", "load": "function"},
+    ),
+    "typescript": (
+        "app.ts",
+        """interface Shape { area(): number }
+function helper(a: number): number {
+  return a + 1;
+}
+export class Store {
+  private get(key: string): number {
+    return helper(key.length);
+  }
+}
+""",
+        {"Shape": "class", "helper": "function", "Store": "class", "get": "method"},
+    ),
+    "java": (
+        "Store.java",
+        """package p;
+import java.util.List;
+public class Store {
+  int size;
+  public Store() { size = 0; }
+  int get(String key) {
+    return helper(key.length());
+  }
+  static int helper(int a) { return a + 1; }
+}
+""",
+        {"Store": "class", "get": "method", "helper": "method"},
+    ),
+    "go": (
+        "store.go",
+        """package main
+import "fmt"
+type Store struct { size int }
+func (s *Store) Get(key string) int {
+	return helper(len(key))
+}
+func helper(a int) int {
+	fmt.Println(a)
+	return a + 1
+}
+""",
+        {"Get": "function", "helper": "function"},
+    ),
+    "rust": (
+        "store.rs",
+        """use std::io;
+struct Store { size: i32 }
+impl Store {
+    fn get(&self, key: &str) -> i32 {
+        helper(key.len() as i32)
+    }
+}
+fn helper(a: i32) -> i32 {
+    a + 1
+}
+""",
+        {"get": "method", "helper": "function"},
+    ),
+    "c": (
+        "store.c",
+        """#include <stdio.h>
+struct store { int size; };
+static int helper(int a) {
+    return a + 1;
+}
+int get(const char *key) {
+    return helper((int) key[0]);
+}
+""",
+        {"helper": "function", "get": "function"},
+    ),
+    "cpp": (
+        "store.cpp",
+        """#include <string>
+namespace shop {
+class Store {
+ public:
+  int get(const std::string& key) { return helper(key.size()); }
+};
+int helper(int a) { return a + 1; }
+}
+""",
+        {"shop": "class", "Store": "class", "get": "method", "helper": "method"},
+    ),
+}
+
+
+@pytest.mark.parametrize("language", sorted(SNIPPETS))
+def test_each_language_is_cut_into_its_definitions(language: str) -> None:
+    path, source, expected = SNIPPETS[language]
+    code = parse_code(source, path=path)
+    assert code.language == language and code.parsed
+    found = {(c.name, c.kind) for c in code.chunks if c.name}
+    assert set(expected.items()) <= found, found
+    # every line belongs to exactly one chunk
+    owned = sorted(line for c in code.chunks for line in c.lines)
+    assert owned == list(range(len(code.lines)))
+    # the caller of helper is found through the call graph
+    graph = call_graph(code)
+    helper = next(i for i, c in enumerate(code.chunks) if c.name == "helper")
+    assert any(helper in callees for callees in graph.values())
+
+
+def test_leading_comments_and_decorators_stay_with_their_function() -> None:
+    _, source, _ = SNIPPETS["python"]
+    code = parse_code(source, path="app.py")
+    helper = next(c for c in code.chunks if c.name == "helper")
+    load = next(c for c in code.chunks if c.name == "load")
+    assert code.lines[helper.lines[0]].startswith("# adds one")
+    assert code.lines[load.lines[0]].startswith("@cache")
+    assert code.lines[load.body_start].strip() == '"""Read a file."""'
+    store = next(i for i, c in enumerate(code.chunks) if c.name == "Store")
+    assert next(c for c in code.chunks if c.name == "get").parent == store
+
+
+def test_unknown_languages_fall_back_to_definition_lines() -> None:
+    source = "def alpha(x)\n  x + 1\nend\n\ndef beta(y)\n  alpha(y)\nend\n"
+    code = parse_code(source, path="lib.rb")
+    assert not code.parsed
+    assert [c.name for c in code.chunks if c.kind == "function"] == ["alpha", "beta"]
+    assert language_for("a.kt") is None and language_for("x.hpp") == "cpp"
+    with pytest.raises(ConfigurationError, match="unknown language 'cobol'"):
+        language_for(None, "cobol")
+
+
+def test_knapsack_and_dynamic_ratios() -> None:
+    assert knapsack(np.array([6.0, 10.0, 12.0]), np.array([1, 2, 3]), 5).tolist() == [False, True, True]
+    assert knapsack(np.array([5.0, -1.0]), np.array([0, 0]), 0).tolist() == [True, False]
+    ratios = dynamic_ratios(np.array([1.0, 0.0]), np.array([100.0, 100.0]), 100)
+    assert ratios[0] > ratios[1] and (ratios * 100).sum() == pytest.approx(100, abs=1)
+    assert dynamic_ratios(np.array([1.0]), np.array([10.0]), 50).tolist() == [1.0]
+
+
+def test_identifiers_split_into_words() -> None:
+    assert identifier_words("getHTTPResponse_code") == [
+        "gethttpresponse_code",
+        "get",
+        "http",
+        "response",
+        "code",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", sorted(SNIPPETS))
+def test_compressed_code_stays_valid_and_deterministic(language: str) -> None:
+    path, source, _ = SNIPPETS[language]
+    segment = Segment(source * 3, kind="code", meta={"path": path})
+    first = CodeCompressor(mode="fast").compress([segment], query="get the key", budget=Budget(rate=0.4))
+    again = CodeCompressor(mode="fast").compress([segment], query="get the key", budget=Budget(rate=0.4))
+    assert first.text == again.text
+    assert first.tokens_after < first.tokens_before
+    assert check_valid(parse_code(segment.text, path=path), first.text)
+    if language == "python":
+        ast.parse(first.text)
+    else:
+        assert syntax_errors(first.text, language) <= syntax_errors(segment.text, language)
+    assert "elided" in first.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["fast", "lm"])
+def test_real_module_keeps_what_the_instruction_needs(mode: str) -> None:
+    import contextzip.text
+
+    source = open(contextzip.text.__file__, encoding="utf-8").read()
+    instruction = (
+        "def join_spans(text: str, spans: Sequence[Span]) -> str:\n    Join the kept spans with separators."
+    )
+    segment = Segment(source, kind="code", meta={"path": "text.py"})
+    result = CodeCompressor(mode=mode).compress([segment], query=instruction, budget=Budget(rate=0.25))
+    ast.parse(result.text)
+    assert result.tokens_after <= result.target_tokens * 1.05 + 10
+    assert "def join_spans" in result.text and "def _joined_parts" in result.text  # named, and its callee
+    assert "# " in result.text and "elided" in result.text
+    # spans point at kept lines of the original
+    for start, end in result.segments[0].spans:
+        assert source[start:end] in result.text
+
+
+def test_text_segments_pass_through_and_bad_options_fail() -> None:
+    prose = Segment("Just prose, not code.")
+    result = CodeCompressor(mode="fast").compress([prose], budget=Budget(rate=0.5))
+    assert result.text == prose.text and "no code segment" in (result.reason or "")
+    with pytest.raises(ConfigurationError, match="mode must be one of lm, fast"):
+        CodeCompressor(mode="slow")
