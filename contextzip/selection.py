@@ -98,7 +98,7 @@ def knapsack(values: np.ndarray, weights: np.ndarray, capacity: int) -> np.ndarr
 
     Example:
         >>> import numpy as np
-        >>> knapsack(np.array([6.0, 10.0, 12.0]), np.array([1, 2, 3]), 5).tolist()   # greedy would take 0 and 1
+        >>> knapsack(np.array([6.0, 10.0, 12.0]), np.array([1, 2, 3]), 5).tolist()  # greedy: 0 and 1
         [False, True, True]
     """
     import numpy as np
