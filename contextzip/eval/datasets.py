@@ -11,6 +11,8 @@ name               samples
                    tokens (2000 / 8000 / 16000), dev articles by default
 ``squad-multidoc-dups``  ``squad-multidoc`` with near copies of three same-article
                    distractors injected (two each): what redundancy-aware selection is for
+``code-deps``      a Python function to write from its module (standard library), the
+                   module compressed; presence = dependency recall (callees kept)
 ``synthetic``      RULER-style needle, multi-key, variable-tracking and aggregation tasks
                    over a real-text haystack, ``length`` tokens, tasks in equal shares
 ``fixture``        ``squad-multidoc`` built from the small committed SQuAD subset
@@ -40,6 +42,7 @@ DATASETS = (
     "squad-multidoc",
     "squad-multidoc-dups",
     "synthetic",
+    "code-deps",
     "fixture",
     "jsonl:PATH",
     "longbench:PATH",
@@ -106,6 +109,10 @@ def _iterate(name: str, *, length: int, split: str, seed: int, limit: int | None
         return multidoc_samples(
             sources.squad_articles(), target_tokens=length, split=split, seed=seed, near_duplicates=duplicates
         )
+    if name == "code-deps":
+        from contextzip.eval.code_tasks import code_dependency_samples
+
+        return code_dependency_samples(seed=seed)
     if name == "fixture":
         return multidoc_samples(sources.fixture_articles(), target_tokens=length, split="all", seed=seed)
     if name == "synthetic":

@@ -10,7 +10,9 @@ budget — the way retrieval pipelines cut context today:
 * ``bm25-docs`` — BM25 top-k (``bm25s``);
 * ``longllmlingua-docs`` — LongLLMLingua's coarse ranking: documents by how well they
   predict the question (mean surprisal of the question followed by LongLLMLingua's
-  restrictive sentence, conditioned on the document, SmolLM2 by default), lowest first.
+  restrictive sentence, conditioned on the document, SmolLM2 by default), lowest first;
+* ``code-bm25``, ``code-embedding``, ``code-random``, ``code-position`` — for the code
+  compressor: the same chunks of source files, ranked by one score (:class:`CodeChunkRanker`).
 
 Protected and non-text segments always stay. A document that does not fit the budget
 left is skipped and a smaller one after it may still fit, so the kept tokens end within
@@ -26,17 +28,26 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from contextzip.compressors.code import CodeCompressor
 from contextzip.compressors.extractive import unchanged_result
 from contextzip.compressors.units import is_compressible
-from contextzip.errors import missing_extra
+from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.selection import select_units
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from contextzip.causal_lm import CausalLM
 
-__all__ = ["BM25Documents", "DocumentRanker", "LangChainEmbeddingsFilter", "LongLLMLinguaDocuments"]
+__all__ = [
+    "BM25Documents",
+    "CodeChunkRanker",
+    "DocumentRanker",
+    "LangChainEmbeddingsFilter",
+    "LongLLMLinguaDocuments",
+]
 
 _RANK_MEMO = 64
 
@@ -207,3 +218,42 @@ class LongLLMLinguaDocuments(DocumentRanker):
         asked = f"{query or ''} {RESTRICTION}".strip()
         scores = self._lm.continuation_surprisal([f"{d}\n\n" for d in documents], asked)
         return np.lexsort((np.arange(len(documents)), scores)).tolist()
+
+
+class CodeChunkRanker(CodeCompressor):
+    """Code peers: whole chunks (the same tree-sitter chunks) kept by one score, in rank order.
+
+    No dependency closure and no fine stage; what is dropped leaves the same markers.
+    ``ranking``: ``"bm25"`` (``bm25s`` over the chunk text and the instruction),
+    ``"embedding"`` (all-MiniLM-L6-v2 similarity), ``"random"`` (seeded) or ``"position"``
+    (the file's head first: truncation by chunks).
+    """
+
+    RANKINGS = ("bm25", "embedding", "random", "position")
+
+    def __init__(self, *, ranking: str, seed: int = 0, encoding: str = DEFAULT_ENCODING) -> None:
+        if ranking not in self.RANKINGS:
+            raise ConfigurationError(f"ranking must be one of {', '.join(self.RANKINGS)}, got {ranking!r}")
+        super().__init__(mode="fast", fine=False, closure=0.0, encoding=encoding)
+        self.ranking = ranking
+        self.seed = seed
+        self.name = f"code-{ranking}"
+
+    def _score(self, texts: list[str], query: str | None) -> np.ndarray:
+        import numpy as np
+
+        if self.ranking == "bm25":
+            from contextzip.compressors.mig import bm25_scores
+
+            return bm25_scores(texts, query or "")
+        if self.ranking == "embedding":
+            from contextzip.embeddings import get_encoder
+
+            encoder = get_encoder()
+            return encoder.encode(texts).astype(np.float64) @ encoder.encode([query or ""])[0].astype(
+                np.float64
+            )
+        if self.ranking == "random":
+            digest = hashlib.sha256(json.dumps([self.seed, texts]).encode("utf-8", "surrogatepass")).digest()
+            return np.random.default_rng(int.from_bytes(digest[:8], "little")).random(len(texts))
+        return -np.arange(len(texts), dtype=np.float64)

@@ -137,7 +137,11 @@ def _evaluate(
         tokens_before = tokens_after = sum(counter.count(d) for d in sample.documents)
         seconds, reason = 0.0, None
     else:
-        segments = [Segment(document, id=str(i)) for i, document in enumerate(sample.documents)]
+        path = sample.meta.get("path")
+        segments = [
+            Segment(document, kind=sample.kind, id=str(i), meta={"path": path} if path else {})
+            for i, document in enumerate(sample.documents)
+        ]
         compressed = compressor.compress(segments, query=sample.question, budget=Budget(rate=rate))
         context = compressed.text
         tokens_before, tokens_after = compressed.tokens_before, compressed.tokens_after
@@ -167,7 +171,8 @@ def _evaluate(
 def _presence(context: str, sample: QASample) -> float:
     """1.0 when the answer (or, if the sample names it, all its evidence) survived."""
     if sample.evidence:
-        return float(all(answer_presence(context, [piece]) for piece in sample.evidence))
+        found = [answer_presence(context, [piece]) for piece in sample.evidence]
+        return sum(found) / len(found) if sample.evidence_share else float(all(found))
     return answer_presence(context, sample.answers)
 
 

@@ -31,6 +31,10 @@ class QASample:
         evidence: Strings that must all survive compression for the question to stay
             answerable (a variable chain's statements, every mention to count); when
             empty, a gold answer surviving is enough. ``presence`` uses it.
+        evidence_share: Score ``presence`` as the share of ``evidence`` that survives
+            (dependency recall), not all-or-nothing.
+        kind: The segment kind of the documents (``"code"`` for source files, whose
+            paths are ``meta["path"]``).
 
     Example:
         >>> s = QASample("q1", "Who?", ("Ann",), ("Ann wrote it.",), "toy")
@@ -45,6 +49,8 @@ class QASample:
     dataset: str
     meta: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     evidence: tuple[str, ...] = ()
+    evidence_share: bool = False
+    kind: str = "text"
 
     @property
     def context(self) -> str:
