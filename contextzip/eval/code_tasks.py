@@ -10,6 +10,8 @@ sample's ``evidence``, scored by ``presence`` as a share).
 
 Modules of ``min_tokens`` to ``max_tokens`` tokens are used, at most ``per_module`` targets
 each, in an order fixed by ``seed``; the same Python version gives the same samples.
+Modules are split like SQuAD articles (:func:`~contextzip.eval.multidoc.article_split`, by a
+hash of the path): tune on ``train``, report on ``dev``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from contextzip.code_chunks import Chunk, CodeFile, call_graph, parse_code
+from contextzip.errors import ConfigurationError
 from contextzip.eval.types import QASample
 from contextzip.tokens import TokenCounter
 
@@ -49,13 +52,18 @@ def python_sources(root: Path | None = None) -> list[Path]:
 def code_dependency_samples(
     *,
     root: Path | None = None,
-    min_tokens: int = 2000,
-    max_tokens: int = 16000,
-    per_module: int = 2,
+    min_tokens: int = 1500,
+    max_tokens: int = 24000,
+    per_module: int = 4,
+    split: str = "dev",
     seed: int = 0,
     counter: TokenCounter | None = None,
 ) -> Iterator[QASample]:
     """Yield code-completion samples whose metric is dependency recall (see the module docs)."""
+    from contextzip.eval.multidoc import SPLITS, article_split
+
+    if split not in SPLITS:
+        raise ConfigurationError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     counter = counter or TokenCounter()
     base = root or Path(sysconfig.get_paths()["stdlib"])
     files = sorted(python_sources(base), key=lambda p: _hash(f"{seed}:{p.relative_to(base)}"))
@@ -67,6 +75,8 @@ def code_dependency_samples(
         if not min_tokens <= counter.count(text) <= max_tokens:
             continue
         relative = path.relative_to(base).as_posix()
+        if split != "all" and article_split(relative) != split:
+            continue
         code = parse_code(text, path=relative)
         graph = call_graph(code)
         candidates = []

@@ -12,7 +12,8 @@ name               samples
 ``squad-multidoc-dups``  ``squad-multidoc`` with near copies of three same-article
                    distractors injected (two each): what redundancy-aware selection is for
 ``code-deps``      a Python function to write from its module (standard library), the
-                   module compressed; presence = dependency recall (callees kept)
+                   module compressed; presence = dependency recall (callees kept);
+                   ``split`` by module (dev by default)
 ``synthetic``      RULER-style needle, multi-key, variable-tracking and aggregation tasks
                    over a real-text haystack, ``length`` tokens, tasks in equal shares
 ``fixture``        ``squad-multidoc`` built from the small committed SQuAD subset
@@ -112,7 +113,7 @@ def _iterate(name: str, *, length: int, split: str, seed: int, limit: int | None
     if name == "code-deps":
         from contextzip.eval.code_tasks import code_dependency_samples
 
-        return code_dependency_samples(seed=seed)
+        return code_dependency_samples(split=split, seed=seed)
     if name == "fixture":
         return multidoc_samples(sources.fixture_articles(), target_tokens=length, split="all", seed=seed)
     if name == "synthetic":
