@@ -21,8 +21,10 @@ split into units with embeddings ``e_i`` (unit vectors, :mod:`contextzip.embeddi
    similarity to any other one of its level. ``"greedy"`` is the sequential form (MMR):
    similarity to those already picked, so of two near-duplicates the first keeps its score
    and only the second is penalized.
-3. **Coarse reallocation.** A group's relevance is its best unit's, its vector the
-   cost-weighted mean of its units'. Each group gets ``MIG_g`` at group level and a weight
+3. **Coarse reallocation.** A group's vector is the cost-weighted mean of its units'; its
+   relevance mixes its best unit's relevance with its vector's similarity to the target
+   (``document_weight`` of the latter): one strong sentence, or a document about the
+   question as a whole. Each group gets ``MIG_g`` at group level and a weight
    ``exp((MIG_g - max MIG) / group_temperature)``; the budget is shared in proportion to
    the weights, capped at each group's size (what a full group cannot use goes to the
    others), in whole tokens by largest remainder. A share smaller than the group's
@@ -86,6 +88,8 @@ class MIGCompressor(ExtractiveCompressor):
         lexical_weight: Share of BM25 in relevance when there is a query, in ``[0, 1]``.
         group_temperature: How sharply the budget follows group MIG; small values give
             nearly all of it to the best groups, large ones spread it evenly.
+        document_weight: Share of the whole group's similarity in group relevance, in
+            ``[0, 1]`` (the rest is its best unit's relevance).
         model: Sentence-embedding model (see :class:`~contextzip.embeddings.SentenceEncoder`);
             ``None`` is the packaged all-MiniLM-L6-v2.
         backend: ``"torch"`` or ``"onnx"``.
@@ -118,6 +122,7 @@ class MIGCompressor(ExtractiveCompressor):
         beta: float = 0.3,
         lexical_weight: float = 0.3,
         group_temperature: float = 0.05,
+        document_weight: float = 0.5,
         model: str | None = None,
         backend: str = "torch",
         device: str = "cpu",
@@ -141,6 +146,8 @@ class MIGCompressor(ExtractiveCompressor):
             raise ConfigurationError(f"lexical_weight must be in [0, 1], got {lexical_weight}")
         if group_temperature <= 0:
             raise ConfigurationError(f"group_temperature must be > 0, got {group_temperature}")
+        if not 0.0 <= document_weight <= 1.0:
+            raise ConfigurationError(f"document_weight must be in [0, 1], got {document_weight}")
         super().__init__(
             unit=unit,
             force_tokens=force_tokens,
@@ -154,6 +161,7 @@ class MIGCompressor(ExtractiveCompressor):
         self.beta = beta
         self.lexical_weight = lexical_weight
         self.group_temperature = group_temperature
+        self.document_weight = document_weight
         self.encoder_options: dict[str, Any] = {
             "backend": backend, "device": device, "precision": precision,
         }  # fmt: skip
@@ -188,7 +196,8 @@ class MIGCompressor(ExtractiveCompressor):
         texts = [table.texts[s][a:b] for s, (a, b) in _unit_spans(table)]
         vectors = self.encoder.encode(texts)
         costs = table.costs
-        relevance = self._relevance(texts, vectors, costs, query)
+        target = self._target(vectors, costs, query)
+        relevance = self._relevance(texts, vectors, target, query)
         group_of = self._group_ids(table)
         groups = int(group_of.max()) + 1 if len(group_of) else 0
         group_relevance = np.full(groups, -np.inf)
@@ -196,7 +205,9 @@ class MIGCompressor(ExtractiveCompressor):
         group_vectors = np.zeros((groups, vectors.shape[1]), dtype=np.float64)
         np.add.at(group_vectors, group_of, vectors * costs[:, None])
         group_vectors = normalize_rows(group_vectors)
-        group_mig = self._mig(group_relevance, group_vectors)
+        whole = np.round(group_vectors @ target, _DECIMALS)
+        group_relevance = (1 - self.document_weight) * group_relevance + self.document_weight * whole
+        group_mig = self._mig(np.round(group_relevance, _DECIMALS), group_vectors)
         group_sizes = np.bincount(group_of, weights=costs, minlength=groups)
         smallest = np.full(groups, np.inf)
         np.minimum.at(smallest, group_of, costs)
@@ -225,15 +236,19 @@ class MIGCompressor(ExtractiveCompressor):
             keep[int(np.argmax(scores))] = True  # never lose everything to rounding
         return scores, keep
 
-    def _relevance(
-        self, texts: list[str], vectors: np.ndarray, costs: np.ndarray, query: str | None
-    ) -> np.ndarray:
+    def _target(self, vectors: np.ndarray, costs: np.ndarray, query: str | None) -> np.ndarray:
+        """The query's vector, or with no query the cost-weighted centroid of the units."""
         import numpy as np
 
         if query and query.strip():
-            target = self.encoder.encode([query])[0].astype(np.float64)
-        else:
-            target = normalize_rows((vectors * costs[:, None]).sum(axis=0, keepdims=True))[0]
+            return self.encoder.encode([query])[0].astype(np.float64)
+        return normalize_rows((vectors * costs[:, None]).sum(axis=0, keepdims=True).astype(np.float64))[0]
+
+    def _relevance(
+        self, texts: list[str], vectors: np.ndarray, target: np.ndarray, query: str | None
+    ) -> np.ndarray:
+        import numpy as np
+
         semantic = vectors.astype(np.float64) @ target
         if not query or not query.strip() or self.lexical_weight == 0:
             return np.round(semantic, _DECIMALS)
