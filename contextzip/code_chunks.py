@@ -187,6 +187,8 @@ class Chunk:
         identifiers: Every identifier it mentions.
         statements: For functions, the line ranges ``[start, end)`` of the body's
             top-level statements: where blocks may begin and end without breaking syntax.
+        definition_line: For functions, the first line of the definition itself
+            (decorators included, comments above it not).
     """
 
     kind: str
@@ -198,6 +200,7 @@ class Chunk:
     calls: frozenset[str] = frozenset()
     identifiers: frozenset[str] = frozenset()
     statements: tuple[tuple[int, int], ...] = ()
+    definition_line: int | None = None
 
     @property
     def is_function(self) -> bool:
@@ -382,13 +385,15 @@ class _ChunkBuilder:
             "kind": "method" if parent is not None else "function", "name": self._name(inner),
             "header": tuple(range(first, header_end + 1)), "body_start": body_start,
             "parent": parent, "node": node, "statements": statements,
+            "definition_line": node.start_point[0],
         })  # fmt: skip
         self._claim(first, node.end_point[0], index)
 
     def _container(self, node: Any, inner: Any, first: int, parent: int | None) -> None:
         index = len(self.chunks)
         self.chunks.append({"kind": "class", "name": self._name(inner), "parent": parent, "node": node,
-                            "header": (), "body_start": None, "statements": ()})  # fmt: skip
+                            "header": (), "body_start": None, "statements": (),
+                            "definition_line": None})  # fmt: skip
         self._claim(first, node.end_point[0], index)
         body = self._body(inner)
         if body is not None:
@@ -473,6 +478,7 @@ class _ChunkBuilder:
                 kind=record["kind"], name=record["name"], lines=owned, header_lines=header,
                 body_start=record["body_start"], parent=record["parent"], calls=calls,
                 identifiers=identifiers, statements=record["statements"],
+                definition_line=record["definition_line"],
             )  # fmt: skip
             built.append((owned[0], index, chunk))
         text_lines = self.source.decode("utf-8", "replace").splitlines(keepends=True)
@@ -517,7 +523,7 @@ def _regex_chunks(text: str, lines: tuple[str, ...]) -> tuple[Chunk, ...]:
         calls = frozenset(re.findall(r"([A-Za-z_]\w*)\s*\(", body))
         if lo in names:
             chunks.append(Chunk("function", names[lo], tuple(range(lo, hi)), header_lines=(lo,),
-                                calls=calls, identifiers=identifiers))  # fmt: skip
+                                calls=calls, identifiers=identifiers, definition_line=lo))  # fmt: skip
         else:
             chunks.append(Chunk("module", None, tuple(range(lo, hi)), identifiers=identifiers))
     return tuple(chunks)

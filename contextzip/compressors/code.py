@@ -55,6 +55,8 @@ MODES = ("lm", "fast")
 _MIN_RATIO = 0.2  # a kept function keeps at least this share of itself
 _COARSE_SLACK = 1.3  # the coarse stage may keep this much more than the budget; the fine stage trims it
 _REPAIRS = 6
+_STUB_SHARE = 0.3  # at most this share of the budget goes to signatures of functions left out
+_MARKER_TOKENS = 8
 
 
 @dataclass
@@ -81,6 +83,8 @@ class CodeCompressor:
         language: The language of every code segment, instead of guessing from paths.
         fine: Trim kept functions by blocks (the fine stage).
         closure: Weight of dependency closure, ``0`` to rank by score alone.
+        stubs: Keep the signatures of functions left out (their bodies elided), best
+            ranked first, in up to 30% of the budget: the model still sees the API.
         encoding: The tiktoken encoding budgets are counted in.
 
     Example:
@@ -101,6 +105,7 @@ class CodeCompressor:
         language: str | None = None,
         fine: bool = True,
         closure: float = 0.5,
+        stubs: bool = True,
         encoding: str = DEFAULT_ENCODING,
     ) -> None:
         if mode not in MODES:
@@ -119,6 +124,7 @@ class CodeCompressor:
         self.language = language
         self.fine = fine
         self.closure = closure
+        self.stubs = stubs
         self.counter = TokenCounter(encoding)
         self._lm: CausalLM | None = None
 
@@ -188,32 +194,72 @@ class CodeCompressor:
         scores = self._score([item.text for item in items], query)
         for item, score in zip(items, scores.tolist(), strict=True):
             item.score = score
-        keep = self._coarse(files, items, query, budget)
+        stub_lines = [_stub_lines(files[item.file], item.chunk) if self.stubs else () for item in items]
+        stub_costs = [
+            self._lines_cost(files[item.file], lines) for item, lines in zip(items, stub_lines, strict=True)
+        ]
+        reserve = min(_STUB_SHARE * budget, float(sum(stub_costs)))
+        main = int(budget - reserve)
+        keep = self._coarse(files, items, query, main)
         lines_kept = [np.zeros(len(code.lines), dtype=bool) for code in files]
         for item, kept in zip(items, keep.tolist(), strict=True):
             if kept:
                 lines_kept[item.file][list(files[item.file].chunks[item.chunk].lines)] = True
         if self.fine:
-            self._trim(files, items, keep, lines_kept, query, budget)
-        plans = [render(code, mask) for code, mask in zip(files, lines_kept, strict=True)]
-        # markers and forced lines can still overrun: drop the lowest-ranked kept chunks whole
+            self._trim(files, items, keep, lines_kept, query, main)
+        self._fit(files, items, keep, lines_kept, main)
+        if self.stubs:  # signatures of the functions left out, best first, in what is left
+            used = sum(
+                self.counter.count(render(code, mask)[0])
+                for code, mask in zip(files, lines_kept, strict=True)
+            )
+            room = budget - used
+            for n in sorted(range(len(items)), key=lambda n: (-items[n].rank, n)):
+                mask = lines_kept[items[n].file]
+                if not stub_lines[n] or mask[list(files[items[n].file].chunks[items[n].chunk].lines)].any():
+                    continue
+                if stub_costs[n] <= room:
+                    mask[list(stub_lines[n])] = True
+                    room -= stub_costs[n]
+            self._fit(files, items, keep, lines_kept, budget, stub_lines=stub_lines)
+        return [render(code, mask) for code, mask in zip(files, lines_kept, strict=True)]
+
+    def _lines_cost(self, code: CodeFile, lines: Sequence[int]) -> int:
+        """Tokens of ``lines`` plus the elision marker that follows a stub."""
+        return self.counter.count("".join(code.lines[i] for i in lines)) + _MARKER_TOKENS if lines else 0
+
+    def _fit(
+        self, files: list[CodeFile], items: list[_Item], keep: np.ndarray, lines_kept: list[np.ndarray],
+        budget: int, *, stub_lines: Sequence[Sequence[int]] = (),
+    ) -> None:  # fmt: skip
+        """Markers and forced lines can overrun: drop stubs, then kept chunks, lowest rank first."""
+        import numpy as np
+
+        stubbed = [
+            n for n in sorted(range(len(stub_lines)), key=lambda n: (items[n].rank, -n))
+            if stub_lines[n] and not keep[n] and lines_kept[items[n].file][list(stub_lines[n])].all()
+        ]  # fmt: skip
         by_rank = sorted(np.flatnonzero(keep).tolist(), key=lambda n: (items[n].rank, -n))
         for _ in range(_REPAIRS):
-            over = sum(self.counter.count(text) for text, _ in plans) - budget
-            if over <= max(0.02 * budget, 5) or len(by_rank) <= 1:
-                break
+            texts = [render(code, mask)[0] for code, mask in zip(files, lines_kept, strict=True)]
+            over = sum(self.counter.count(text) for text in texts) - budget
+            if over <= max(0.02 * budget, 5):
+                return
+            while over > 0 and stubbed:
+                n = stubbed.pop(0)
+                lines_kept[items[n].file][list(stub_lines[n])] = False
+                over -= self._lines_cost(files[items[n].file], stub_lines[n])
             while over > 0 and len(by_rank) > 1:
                 n = by_rank.pop(0)
-                chunk = files[items[n].file].chunks[items[n].chunk]
-                if chunk.kind == "class" and any(
-                    lines_kept[items[n].file][list(c.lines)].any()
-                    for c in files[items[n].file].chunks if c.parent == items[n].chunk
-                ):  # fmt: skip
+                item = items[n]
+                chunk = files[item.file].chunks[item.chunk]
+                members = [c for c in files[item.file].chunks if c.parent == item.chunk]
+                if chunk.kind == "class" and any(lines_kept[item.file][list(c.lines)].any() for c in members):
                     continue  # a class stays while a member does
-                lines_kept[items[n].file][list(chunk.lines)] = False
-                over -= items[n].cost
-            plans = [render(code, mask) for code, mask in zip(files, lines_kept, strict=True)]
-        return plans
+                lines_kept[item.file][list(chunk.lines)] = False
+                over -= item.cost
+            if not stubbed and len(by_rank) <= 1:
+                return
 
     def _score(self, texts: list[str], query: str | None) -> np.ndarray:
         """Higher: the text helps more with ``query`` (LM: bits per token of the instruction saved)."""
@@ -330,6 +376,18 @@ class CodeCompressor:
         cut.add(starts[0])
         bounds = sorted(cut) + [statements[-1][1]]
         return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+def _stub_lines(code: CodeFile, index: int) -> tuple[int, ...]:
+    """A function's signature lines (decorators included) and a closing-brace line, if it has a body."""
+    chunk = code.chunks[index]
+    if not chunk.is_function or chunk.definition_line is None or chunk.body_start is None:
+        return ()
+    lines = list(range(chunk.definition_line, chunk.body_start))
+    last = chunk.lines[-1]
+    if last >= chunk.body_start and code.lines[last].strip() in ("}", "};", "end"):
+        lines.append(last)
+    return tuple(lines)
 
 
 def dynamic_ratios(ranks: np.ndarray, costs: np.ndarray, budget: float) -> np.ndarray:

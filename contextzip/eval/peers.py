@@ -223,7 +223,8 @@ class LongLLMLinguaDocuments(DocumentRanker):
 class CodeChunkRanker(CodeCompressor):
     """Code peers: whole chunks (the same tree-sitter chunks) kept by one score, in rank order.
 
-    No dependency closure and no fine stage; what is dropped leaves the same markers.
+    No dependency closure and no fine stage; what is dropped leaves the same markers (and,
+    with ``stubs``, the same signatures of functions left out).
     ``ranking``: ``"bm25"`` (``bm25s`` over the chunk text and the instruction),
     ``"embedding"`` (all-MiniLM-L6-v2 similarity), ``"random"`` (seeded) or ``"position"``
     (the file's head first: truncation by chunks).
@@ -231,10 +232,12 @@ class CodeChunkRanker(CodeCompressor):
 
     RANKINGS = ("bm25", "embedding", "random", "position")
 
-    def __init__(self, *, ranking: str, seed: int = 0, encoding: str = DEFAULT_ENCODING) -> None:
+    def __init__(
+        self, *, ranking: str, seed: int = 0, stubs: bool = True, encoding: str = DEFAULT_ENCODING
+    ) -> None:
         if ranking not in self.RANKINGS:
             raise ConfigurationError(f"ranking must be one of {', '.join(self.RANKINGS)}, got {ranking!r}")
-        super().__init__(mode="fast", fine=False, closure=0.0, encoding=encoding)
+        super().__init__(mode="fast", fine=False, closure=0.0, stubs=stubs, encoding=encoding)
         self.ranking = ranking
         self.seed = seed
         self.name = f"code-{ranking}"
