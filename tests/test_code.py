@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 import numpy as np
 import pytest
@@ -245,3 +246,27 @@ def test_text_segments_pass_through_and_bad_options_fail() -> None:
     assert result.text == prose.text and "no code segment" in (result.reason or "")
     with pytest.raises(ConfigurationError, match="mode must be one of lm, fast"):
         CodeCompressor(mode="slow")
+
+
+def _long_functions(language: str, count: int = 20) -> str:
+    body = {"python": "    total = {i} * a\n" * 8 + "    return total\n",
+            "c": "    int total = {i} * a;\n" * 8 + "    return total;\n"}[language]  # fmt: skip
+    head = {"python": "def helper_{i}(a):\n", "c": "static int helper_{i}(int a) {{\n"}[language]
+    tail = {"python": "\n\n", "c": "}}\n\n"}[language]
+    return "".join((head + body + tail).format(i=i) for i in range(count))
+
+
+@pytest.mark.parametrize(("language", "path"), [("python", "gen.py"), ("c", "gen.c")])
+def test_functions_left_out_keep_their_signatures_and_the_code_still_parses(language: str, path: str) -> None:
+    from contextzip.eval.peers import CodeChunkRanker
+
+    segment = Segment(_long_functions(language), kind="code", meta={"path": path})
+    with_stubs = CodeChunkRanker(ranking="position").compress([segment], budget=Budget(rate=0.25))
+    bare = CodeChunkRanker(ranking="position", stubs=False).compress([segment], budget=Budget(rate=0.25))
+    for result in (with_stubs, bare):
+        assert result.tokens_after <= result.target_tokens * 1.05 + 10
+        assert check_valid(parse_code(segment.text, path=path), result.text)
+    assert with_stubs.text.count("helper_") > bare.text.count("helper_") + 3
+    assert re.search(r"lines elided: (helper_\d+, )*helper_19\n", with_stubs.text)  # named in its marker
+    if language == "python":
+        ast.parse(with_stubs.text)

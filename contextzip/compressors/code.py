@@ -586,7 +586,12 @@ def render(code: CodeFile, kept: np.ndarray) -> tuple[str, tuple[tuple[int, int]
         start = line
         while line < count and not kept[line]:
             line += 1
-        out.append(_marker(code, start, line, owner, comment))
+        # the rest of a function's body and the whole chunks after it get markers of their own
+        first_lines = {c.lines[0] for c in code.chunks}
+        cut = next((n for n in range(start + 1, line) if n in first_lines), line)
+        out.append(_marker(code, start, cut, owner, comment))
+        if cut < line:
+            out.append(_marker(code, cut, line, owner, comment))
     text = "".join(part for part in out if part)
     if code.language == "python" and not _parses(text):
         text = _python_fill_empty_bodies(text)
