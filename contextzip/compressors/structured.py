@@ -1,0 +1,264 @@
+"""Reducers that shrink structured tool output and keep its structure.
+
+* :func:`reduce_json` — drops the least relevant object members and array items until the
+  document fits; the result is valid JSON in the original's layout (indented or compact),
+  and every object or array that lost something says how much: an object gets a
+  ``"…dropped": N`` member, an array a final ``"… N more items"`` string.
+* :func:`reduce_log` — collapses runs of lines that differ only in numbers, ids and
+  timestamps (one template) to their first and last line and a count, then drops the least
+  relevant remaining lines; errors, warnings and tracebacks are kept.
+
+Relevance is a caller's function from texts to scores (higher is kept first); the default
+counts query words (:func:`lexical_relevance`), so the reducers need no model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from contextzip.errors import ConfigurationError
+from contextzip.tokens import TokenCounter
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["DROPPED_KEY", "lexical_relevance", "log_template", "reduce_json", "reduce_log"]
+
+#: The member an object gets when some of its members were dropped.
+DROPPED_KEY = "…dropped"
+
+Relevance = Callable[[Sequence[str]], "np.ndarray"]
+
+_WORD = re.compile(r"[A-Za-z0-9_]{2,}")
+_SEVERE = re.compile(
+    r"\b(error|errors|fail(?:ed|ure)?|exception|traceback|fatal|panic|warn(?:ing)?|critical)\b", re.I
+)
+_VARIABLE = re.compile(
+    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"  # uuids
+    r"|\b0x[0-9a-f]+\b|\b[0-9a-f]{12,}\b"  # hex ids
+    r"|\d+(?:[.:,/-]\d+)*",  # numbers, times, dates, versions
+    re.I,
+)
+
+
+def lexical_relevance(query: str | None) -> Relevance:
+    """Scores texts by how many distinct query words (two or more characters) they contain.
+
+    Example:
+        >>> lexical_relevance("disk quota exceeded")(["quota: 10GB", "user ok"]).tolist()
+        [1.0, 0.0]
+    """
+    words = {w.lower() for w in _WORD.findall(query or "")}
+
+    def score(texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        return np.array([float(len(words & {w.lower() for w in _WORD.findall(t)})) for t in texts])
+
+    return score
+
+
+def reduce_json(
+    text: str,
+    *,
+    budget: int,
+    relevance: Relevance | None = None,
+    keep: Sequence[str] = (),
+    counter: TokenCounter | None = None,
+) -> str:
+    """``text`` (a JSON document) with its least relevant members and items dropped to fit ``budget``.
+
+    Array items (records) are dropped first, least relevant first, then object members; an
+    item is scored on its path and leaves (``"path key: value ..."``), and one holding a
+    string from ``keep`` (identifiers later messages use) stays. Arrays
+    keep at least their first item, so their shape stays visible.
+
+    Raises:
+        ConfigurationError: ``text`` is not JSON.
+
+    Example:
+        >>> doc = '{"user": "ann", "quota": {"disk": "10GB", "mail": "2GB"}, "log": [1, 2, 3, 4, 5, 6, 7, 8]}'
+        >>> reduce_json(doc, budget=25, relevance=lexical_relevance("disk quota"))
+        '{"quota": {"disk": "10GB", "mail": "2GB"}, "…dropped": 2}'
+    """
+    import numpy as np
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"reduce_json needs a JSON document ({exc.msg} at {exc.pos})") from None
+    counter = counter or TokenCounter()
+    score = relevance or lexical_relevance(None)
+    layout = _layout(text)
+    items: list[tuple[tuple[Any, ...], str]] = []  # (path to a droppable item, its leaves as text)
+    _collect(data, (), items)
+    if not items:
+        return text
+    leaves = [" ".join(str(part) for part in path) + " " + text for path, text in items]
+    scores = np.asarray(score(leaves), dtype=np.float64)
+    protected = np.array([any(k and k in leaf for k in keep) for leaf in leaves], dtype=bool)
+    # whole array items (records) go first, least relevant first, then object members: the
+    # records that matter are trimmed only when dropping the others was not enough
+    is_member = np.array([not isinstance(path[-1], int) for path, _ in items])
+    order = np.lexsort((-np.arange(len(items)), scores, is_member))
+    order = order[~protected[order]]
+    dropped: set[tuple[Any, ...]] = set()
+    current = _render(data, dropped, layout)
+    for index in order.tolist():
+        if counter.count(current) <= budget:
+            break
+        path = items[index][0]
+        if any(path[: len(d)] == d for d in dropped) or _first_array_item(path):
+            continue
+        dropped.add(path)
+        current = _render(data, dropped, layout)
+    return current
+
+
+def _collect(value: Any, path: tuple[Any, ...], items: list[tuple[tuple[Any, ...], str]]) -> list[str]:
+    """Each member and item below ``value`` with the text of its leaves; returns ``value``'s leaves."""
+    if isinstance(value, dict):
+        leaves: list[str] = []
+        for key, child in value.items():
+            below = _collect(child, (*path, key), items)
+            items.append(((*path, key), " ".join(below) or str(key)))
+            leaves.extend(f"{key}: {leaf}" for leaf in below)
+        return leaves
+    if isinstance(value, list):
+        leaves = []
+        for position, child in enumerate(value):
+            below = _collect(child, (*path, position), items)
+            items.append(((*path, position), " ".join(below)))
+            leaves.extend(below)
+        return leaves
+    return [json.dumps(value, ensure_ascii=False)]
+
+
+def _first_array_item(path: tuple[Any, ...]) -> bool:
+    return bool(path) and path[-1] == 0 and isinstance(path[-1], int) and not isinstance(path[-1], bool)
+
+
+def _render(data: Any, dropped: set[tuple[Any, ...]], layout: dict[str, Any]) -> str:
+    return json.dumps(_pruned(data, (), dropped), ensure_ascii=False, **layout)
+
+
+def _pruned(value: Any, path: tuple[Any, ...], dropped: set[tuple[Any, ...]]) -> Any:
+    if isinstance(value, dict):
+        kept = {k: _pruned(v, (*path, k), dropped) for k, v in value.items() if (*path, k) not in dropped}
+        if len(kept) < len(value):
+            kept[DROPPED_KEY] = len(value) - len(kept)
+        return kept
+    if isinstance(value, list):
+        kept_items = [
+            _pruned(v, (*path, i), dropped) for i, v in enumerate(value) if (*path, i) not in dropped
+        ]
+        if len(kept_items) < len(value):
+            missing = len(value) - len(kept_items)
+            kept_items.append(f"… {missing} more item{'s' if missing != 1 else ''}")
+        return kept_items
+    return value
+
+
+def _layout(text: str) -> dict[str, Any]:
+    """``json.dumps`` options that reproduce the document's layout: indentation or compactness."""
+    match = re.search(r"[\[{]\n([ \t]+)\S", text)
+    if match:
+        return {"indent": match.group(1)}
+    compact = not re.search(r"[,:] ", text)
+    return {"separators": (",", ":")} if compact else {}
+
+
+def log_template(line: str) -> str:
+    """The line with its variable parts (numbers, ids, times) replaced by ``<*>``.
+
+    Example:
+        >>> log_template("2026-11-24 10:01:02 GET /item/42 took 13ms")
+        '<*> <*> GET /item/<*> took <*>ms'
+    """
+    return _VARIABLE.sub("<*>", line)
+
+
+def reduce_log(
+    text: str,
+    *,
+    budget: int,
+    relevance: Relevance | None = None,
+    keep: Sequence[str] = (),
+    counter: TokenCounter | None = None,
+) -> str:
+    """``text`` (log lines) collapsed by template and pruned by relevance to fit ``budget``.
+
+    Runs of three or more consecutive lines with one template keep their first and last line
+    with ``… N similar lines`` between them. If that is not enough, the least relevant lines
+    go (ties: the older first), each dropped run leaving ``… N lines``; error, warning and
+    traceback lines, and lines holding a string from ``keep``, stay.
+
+    Example:
+        >>> log = "\\n".join([f"GET /item/{i} 200" for i in range(50)] + ["ERROR disk full"])
+        >>> print(reduce_log(log, budget=40))
+        GET /item/0 200
+        … 48 similar lines
+        GET /item/49 200
+        ERROR disk full
+    """
+    import numpy as np
+
+    counter = counter or TokenCounter()
+    lines = text.splitlines()
+    if counter.count(text) <= budget or len(lines) < 2:
+        return text
+    entries = _collapse_runs(lines)
+    collapsed = "\n".join(e for e, _ in entries)
+    if counter.count(collapsed) <= budget:
+        return collapsed
+    sources = [n for _, n in entries if n >= 0]
+    scores = np.asarray((relevance or lexical_relevance(None))([lines[n] for n in sources]), dtype=np.float64)
+    severe = np.array(
+        [bool(_SEVERE.search(lines[n])) or any(k and k in lines[n] for k in keep) for n in sources]
+    )
+    costs = np.array([counter.count(lines[n]) + 1 for n in sources], dtype=np.float64)
+    room = budget - float(costs[severe].sum())
+    order = np.lexsort((-np.array(sources), -scores))  # best first; among equals the newest
+    kept_lines = set(np.array(sources)[severe].tolist())
+    for index in order.tolist():
+        if not severe[index] and costs[index] + 2 <= room:  # a marker may be needed beside it
+            kept_lines.add(sources[index])
+            room -= costs[index]
+    return "\n".join(_with_gap_markers(entries, kept_lines))
+
+
+def _collapse_runs(lines: list[str]) -> list[tuple[str, int]]:
+    """``(text, source line)`` entries; a run of 3+ lines of one template keeps its ends and a count (-1)."""
+    templates = [log_template(line) for line in lines]
+    entries: list[tuple[str, int]] = []
+    start = 0
+    while start < len(lines):
+        end = start
+        while end + 1 < len(lines) and templates[end + 1] == templates[start]:
+            end += 1
+        if end - start >= 2:
+            entries += [(lines[start], start), (f"… {end - start - 1} similar lines", -1), (lines[end], end)]
+        else:
+            entries += [(lines[n], n) for n in range(start, end + 1)]
+        start = end + 1
+    return entries
+
+
+def _with_gap_markers(entries: list[tuple[str, int]], kept: set[int]) -> list[str]:
+    """The kept entries, each run of dropped ones (markers included) replaced by ``… N lines``."""
+    out: list[str] = []
+    gap = 0
+    for entry, source in entries:
+        if source >= 0 and source in kept:
+            if gap:
+                out.append(f"… {gap} line{'s' if gap != 1 else ''}")
+                gap = 0
+            out.append(entry)
+        else:
+            gap += 1 if source >= 0 else int(entry.split()[1])
+    if gap:
+        out.append(f"… {gap} line{'s' if gap != 1 else ''}")
+    return out
