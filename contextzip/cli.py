@@ -142,9 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
     Example:
-        >>> main(["methods"])  # doctest: +ELLIPSIS
-        random ...
-        0
+        >>> import contextlib, io
+        >>> listing = io.StringIO()
+        >>> with contextlib.redirect_stdout(listing):
+        ...     status = main(["methods"])
+        >>> status, "selfinfo " in listing.getvalue()
+        (0, True)
     """
     args = _build_parser().parse_args(argv)
     try:
