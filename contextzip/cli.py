@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from contextzip import __version__
@@ -87,7 +88,8 @@ def _add_eval_parser(commands: Any) -> None:
         "in --out are reused, and the report covers every result recorded there.",
     )
     evaluate.add_argument("--dataset", "-d", required=True, help="squad, new-wiki, coqa, squad-multidoc, "
-                          "squad-multidoc-dups, synthetic, fixture, jsonl:PATH, longbench:PATH")  # fmt: skip
+                          "squad-multidoc-dups, synthetic, code-deps, agent-trajectories, fixture, "
+                          "jsonl:PATH, longbench:PATH")  # fmt: skip
     evaluate.add_argument("--methods", "-m", required=True, help="comma-separated compressor names")
     evaluate.add_argument("--rates", default="0.5,0.33,0.2,0.1", help="comma-separated rates in (0, 1]")
     evaluate.add_argument("--reader", "-r", default="presence", help="presence, local or openai")
@@ -227,6 +229,8 @@ def _eval(args: argparse.Namespace) -> int:
     from contextzip.eval.runner import RESULTS_FILE, load_results, run_eval
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.dataset == "agent-trajectories":
+        return _eval_agent(methods, Path(args.out), quiet=args.quiet)
     rates = [_parse_rate(r) for r in args.rates.split(",") if r.strip()]
     method_options: dict[str, dict[str, Any]] = {}
     for item in args.method_option:
@@ -256,6 +260,21 @@ def _eval(args: argparse.Namespace) -> int:
     paths = write_report(recorded or results, out)
     sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
     sys.stderr.write(f"wrote {', '.join(str(p) for p in paths.values())}\n")
+    return 0
+
+
+def _eval_agent(methods: list[str], out: Path, *, quiet: bool) -> int:
+    """The agent-trajectory benchmark: its methods compress whole conversations, not documents."""
+    from contextzip.eval.agent_bench import run_agent_eval, write_agent_report
+    from contextzip.eval.agent_tasks import agent_trajectories
+
+    def say(line: str) -> None:
+        if not quiet:
+            sys.stderr.write(line + "\n")
+
+    rows = run_agent_eval(agent_trajectories(), methods, progress=say)
+    paths = write_agent_report(rows, out)
+    sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
     return 0
 
 

@@ -212,6 +212,8 @@ def _register_builtins() -> None:
          "marginal information gain (COMI-style): relevance minus redundancy, coarse to fine"),
         ("mig-tokens", "contextzip.compressors.mig:mig_pipeline", {},
          "MIG over sentences, then the query-aware token classifier inside what it kept"),
+        ("agent", "contextzip.compressors.agent:AgentCompressor", {},
+         "agent state (PAACE-style): tool outputs reduced by kind (JSON, logs, HTML, trees, code, prose)"),
         ("lc-embeddings-filter", "contextzip.eval.peers:LangChainEmbeddingsFilter", {},
          "peer: LangChain EmbeddingsFilter + EmbeddingsRedundantFilter, whole documents to the budget"),
         ("bm25-docs", "contextzip.eval.peers:BM25Documents", {},

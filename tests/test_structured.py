@@ -61,3 +61,46 @@ def test_logs_collapse_templates_and_keep_errors() -> None:
     assert "similar lines" in reduced or "lines" in reduced
     assert count_tokens(reduced) <= count_tokens(text) // 8 + 10
     assert log_template(lines[0]) == log_template(lines[1])
+
+
+def pydoc_page(module: str) -> str:
+    """A real HTML page: pydoc's documentation of a standard-library module."""
+    import importlib
+    import pydoc
+
+    target = importlib.import_module(module)
+    return pydoc.html.page(pydoc.describe(target), pydoc.html.document(target, module))
+
+
+def test_html_becomes_its_block_tree_and_keeps_the_relevant_section() -> None:
+    from contextzip.compressors.structured import html_blocks, reduce_html
+
+    page = pydoc_page("textwrap")
+    blocks = html_blocks(page)
+    assert blocks and all("<td" not in text and "<a " not in text for _, _, text in blocks)  # markup gone
+    reduced = reduce_html(page, budget=300, relevance=lexical_relevance("shorten text width placeholder"))
+    assert count_tokens(reduced) <= 300 * 1.05
+    assert "shorten(text, width, **kwargs)" in reduced
+    assert "… " in reduced  # dropped runs say so
+    assert reduce_html(page, budget=300, relevance=lexical_relevance("shorten")) == reduce_html(
+        page, budget=300, relevance=lexical_relevance("shorten")
+    )
+
+
+def test_outline_keeps_the_chain_above_a_kept_line() -> None:
+    from contextzip.compressors.structured import reduce_outline
+
+    tree = "\n".join(
+        ["RootWebArea 'Shop'"]
+        + [f"  region 'Ad {i}'\n    StaticText 'Buy now, offer {i}'" for i in range(40)]
+        + ["  main", "    form 'Checkout'", "      textbox 'Card number'", "      button 'Pay now'"]
+    )
+    reduced = reduce_outline(tree, budget=60, relevance=lexical_relevance("enter the card number and pay"))
+    lines = reduced.splitlines()
+    assert "      textbox 'Card number'" in lines
+    assert (
+        lines.index("  main")
+        < lines.index("    form 'Checkout'")
+        < lines.index("      textbox 'Card number'")
+    )
+    assert count_tokens(reduced) <= 60 * 1.05

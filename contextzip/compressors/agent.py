@@ -1,0 +1,560 @@
+"""Plan-aware agent-state compression (PAACE-style), structure-aware and cache-stable.
+
+An agent's history is mostly tool output it has read once. :class:`AgentCompressor`
+shrinks the old outputs by what the *next steps of the plan* and the task still need, and
+leaves the rest of the conversation alone:
+
+* never changed: system and developer messages, the task (the first user message), the
+  latest user message, the last ``keep_last_turns`` turns, and every tool call (its id, name
+  and arguments); only texts are rewritten, so each result stays paired with its call and
+  the conversation stays valid for its API (:mod:`contextzip.messages`);
+* compressed: tool results older than that, and long user-supplied documents in between,
+  each to ``rate`` of its tokens, by a reducer that keeps its structure — JSON stays valid
+  JSON, logs collapse by template and keep errors, HTML becomes its pruned block tree,
+  accessibility trees and listings keep the nesting of what they keep, source files go
+  through the code compressor, prose through MIG;
+* the relevance target of a result is its own tool call, the next ``next_steps`` steps of
+  the plan (given, or read from numbered lists, checkboxes, ``Plan:`` sections and TODOs in
+  the assistant's messages) and the task; identifiers, paths, URLs, numbers and error lines
+  that the assistant quotes afterwards are kept;
+* an output seen before (same bytes) becomes a pointer to its first occurrence, and every
+  compressed text ends with a marker carrying the original's content hash
+  (``cz:0123456789ab``); :meth:`AgentCompressor.retrieve` returns the original.
+
+Cache stability: with ``horizon="next"`` (the default) a result is compressed only from
+what the conversation held when the assistant answered it (its call, the plan then, the
+facts that answer quoted), so once it leaves the protected window a client that re-sends
+the history gets the same bytes every turn, and a provider's prompt cache keeps hitting.
+``horizon="all"`` reads the current plan and every later message instead (better
+retention, bytes change as the plan moves); with ``threshold_tokens`` set, nothing is
+compressed until the conversation grows past it (compaction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from contextzip.compressors.extractive import unchanged_result
+from contextzip.compressors.structured import (
+    Relevance,
+    lexical_relevance,
+    reduce_html,
+    reduce_json,
+    reduce_log,
+    reduce_outline,
+)
+from contextzip.errors import ConfigurationError
+from contextzip.messages import Part, Shape, conversation_parts, detect_shape, replace_parts
+from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
+from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["AgentCompressor", "AgentResult", "PlanStep", "extract_plan", "referenced_facts", "sniff_kind"]
+
+HORIZONS = ("next", "all")
+RELEVANCE = ("embedding", "lexical")
+
+_CHECKBOX = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*\[( |x|X)\]\s+(.+?)\s*$")
+_NUMBERED = re.compile(r"^\s*(?:step\s+)?(\d+)[.):]\s+(.+?)\s*$", re.I)
+_BULLET = re.compile(r"^\s*[-*+]\s+(.+?)\s*$")
+_TODO = re.compile(r"^\s*(?:[-*+]\s*)?TODO:?\s+(.+?)\s*$")
+_DONE_MARK = re.compile(r"(✓|✔|✅|~~|\(done\)|\[done\]|\bDONE\b)")
+_STEP_DONE = re.compile(r"\bstep\s+(\d+)\b[^.\n]{0,40}?\b(done|complete[d]?|finished)\b", re.I)
+
+_FACT_PATTERNS = (
+    re.compile(r"https?://[^\s)\"'<>\]]+"),  # URLs
+    re.compile(r"(?:[\w.-]+/)+[\w.-]+"),  # paths
+    re.compile(r"\b[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+\b"),  # dotted names
+    re.compile(r"\b[a-z]+_[a-z0-9_]+\b|\b[a-z]+[A-Z]\w*\b|\b[A-Z][a-z]+[A-Z]\w*\b"),  # snake / camel case
+    re.compile(r"\b\d[\d.:,-]{2,}\d\b|\b\d{3,}\b"),  # numbers of three digits and more, versions, times
+    re.compile(r"`([^`\n]{3,80})`"),  # quoted code
+)
+_CODE_PATH = re.compile(r"[\w./-]+\.(?:py|pyi|js|jsx|mjs|ts|tsx|java|go|rs|c|h|cc|cpp|hpp|cs|rb|php)\b")
+_GREP_LINE = re.compile(r"^(?:[^\s:]+:)?\d+[:-]")
+_AXTREE_ROLES = (
+    "RootWebArea|WebArea|link|button|textbox|heading|StaticText|combobox|checkbox|menuitem|list|listitem|"
+    "img|generic|navigation|main|region"
+)
+_AXTREE_LINE = re.compile(rf"^\s*(?:\[\d+\]\s+)?(?:{_AXTREE_ROLES})\b")
+_HTML = re.compile(r"<(?:!doctype\s+html|html|body|div|p|table|ul|section|article)\b", re.I)
+
+#: Tool results and documents shorter than this are left alone.
+DEFAULT_MIN_TOKENS = 200
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One step of an agent's plan and whether it is marked done."""
+
+    text: str
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """The compressed conversation and what happened to it.
+
+    Attributes:
+        messages: The conversation, same shape and length as the input.
+        tokens_before: Tokens of every text in the input.
+        tokens_after: Tokens of every text in the output.
+        compressed: How many texts were rewritten.
+        deduplicated: How many of those became pointers to an earlier identical output.
+        plan: The remaining steps the relevance target used (for the latest result).
+        reason: Why nothing was compressed, when nothing was.
+    """
+
+    messages: list[Any]
+    tokens_before: int
+    tokens_after: int
+    compressed: int = 0
+    deduplicated: int = 0
+    plan: tuple[str, ...] = ()
+    reason: str | None = None
+    details: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+
+    @property
+    def ratio(self) -> float:
+        """Tokens before over tokens after."""
+        return self.tokens_before / self.tokens_after if self.tokens_after else 1.0
+
+
+def extract_plan(texts: Sequence[str]) -> list[PlanStep]:
+    """The latest plan written in ``texts`` (oldest first): its steps, each marked done or not.
+
+    A plan is a checkbox list (``- [ ] step``), a numbered list, the bullets under a
+    ``Plan:`` line, or ``TODO`` lines. Later texts that say ``step 2 done`` (or tick a box)
+    mark steps done.
+
+    Example:
+        >>> plan = extract_plan(["Plan:\\n1. grep for the parser\\n2. read parser.py\\n3. fix the bug",
+        ...                      "Step 1 done: found it in src/parser.py"])
+        >>> [(s.text, s.done) for s in plan]
+        [('grep for the parser', True), ('read parser.py', False), ('fix the bug', False)]
+    """
+    plan: list[PlanStep] = []
+    found_at = -1
+    for position in range(len(texts) - 1, -1, -1):
+        plan = _plan_in(texts[position])
+        if len(plan) >= 2:
+            found_at = position
+            break
+    if found_at < 0:
+        return []
+    done = {int(n) for text in texts[found_at:] for n, _ in _STEP_DONE.findall(text)}
+    return [PlanStep(s.text, s.done or (n + 1) in done) for n, s in enumerate(plan)]
+
+
+def _plan_in(text: str) -> list[PlanStep]:
+    lines = text.splitlines()
+    boxes = [m for m in (_CHECKBOX.match(line) for line in lines) if m]
+    if len(boxes) >= 2:
+        return [PlanStep(m.group(2), m.group(1) != " ") for m in boxes]
+    numbered = [m for m in (_NUMBERED.match(line) for line in lines) if m]
+    if len(numbered) >= 2:
+        return [
+            PlanStep(_DONE_MARK.sub("", m.group(2)).strip(), bool(_DONE_MARK.search(m.group(2))))
+            for m in numbered
+        ]
+    for at, line in enumerate(lines):
+        if re.match(r"^\s*(?:#+\s*)?plan\s*:?\s*$", line, re.I):
+            bullets = []
+            for below in lines[at + 1 :]:
+                match = _BULLET.match(below)
+                if not match:
+                    if below.strip():
+                        break
+                    continue
+                bullets.append(PlanStep(match.group(1)))
+            if len(bullets) >= 2:
+                return bullets
+    return [PlanStep(m.group(1)) for m in (_TODO.match(line) for line in lines) if m]
+
+
+def referenced_facts(texts: Sequence[str]) -> list[str]:
+    """Identifiers, paths, URLs, numbers and quoted code that ``texts`` mention, in first-seen order.
+
+    Example:
+        >>> referenced_facts(["The bug is in src/app/cache.py line 214, see parse_header()."])
+        ['src/app/cache.py', 'parse_header', '214']
+    """
+    seen: dict[str, None] = {}
+    for text in texts:
+        for pattern in _FACT_PATTERNS:
+            for match in pattern.finditer(text):
+                fact = (match.group(1) if pattern.groups else match.group(0)).strip(".,;:")
+                if len(fact) >= 3 and not any(fact != other and fact in other for other in seen):
+                    seen.setdefault(fact, None)
+    return list(seen)
+
+
+def sniff_kind(text: str, call_arguments: str = "") -> str:
+    """What a tool output is: ``json``, ``html``, ``axtree``, ``code``, ``log`` (lines) or ``text``.
+
+    Example:
+        >>> sniff_kind('{"ok": true}'), sniff_kind("def f():\\n    return 1\\n", '{"path": "f.py"}')
+        ('json', 'code')
+    """
+    stripped = text.strip()
+    if stripped[:1] in "{[":
+        try:
+            json.loads(stripped)
+            return "json"
+        except json.JSONDecodeError:
+            pass
+    lines = [line for line in stripped.splitlines() if line.strip()]
+    if _HTML.search(stripped[:2000]) and stripped.count("<") >= 5:
+        return "html"
+    if lines and sum(bool(_AXTREE_LINE.match(line)) for line in lines) >= 0.5 * len(lines):
+        return "axtree"
+    grep_like = sum(bool(_GREP_LINE.match(line)) for line in lines) >= 0.5 * len(lines) if lines else False
+    if _CODE_PATH.search(call_arguments) and not grep_like:
+        return "code"
+    if len(lines) >= 8 and sum(len(line) < 200 for line in lines) >= 0.8 * len(lines):
+        return "log"
+    return "text"
+
+
+class AgentCompressor:
+    """Compress an agent's conversation by what its next plan steps need (see the module docs).
+
+    Args:
+        rate: Share of its tokens each compressed text keeps.
+        min_tokens: Texts shorter than this are left alone.
+        keep_last_turns: Turns (an assistant message and what follows it) kept verbatim.
+        next_steps: Steps of the plan ahead that relevance looks at.
+        horizon: ``"next"``: a result is read against what the conversation held when the
+            assistant answered it (cache-stable); ``"all"``: against the current plan and
+            every later message.
+        threshold_tokens: Compress only conversations longer than this (``0``: always).
+        relevance: ``"embedding"`` (sentence embeddings plus query words) or ``"lexical"``
+            (query words only, no model).
+        model: The sentence-embedding model for ``relevance="embedding"`` and prose.
+        encoding: The tiktoken encoding tokens are counted in.
+
+    Example:
+        >>> messages = [{"role": "user", "content": "Find why the build fails."},
+        ...             {"role": "assistant", "content": None, "tool_calls": [{"id": "c1",
+        ...              "type": "function", "function": {"name": "sh", "arguments": '{"cmd": "make"}'}}]},
+        ...             {"role": "tool", "tool_call_id": "c1", "content": "\\n".join(
+        ...                 [f"cc -c file{i}.c" for i in range(300)] + ["error: x.c:9 bad"])},
+        ...             {"role": "assistant", "content": "x.c:9 has the error."},
+        ...             {"role": "user", "content": "Fix it."}]
+        >>> out = AgentCompressor(relevance="lexical", keep_last_turns=1).compress_messages(messages)
+        >>> print(out.messages[2]["content"])  # doctest: +ELLIPSIS
+        cc -c file0.c
+        … 298 similar lines
+        cc -c file299.c
+        error: x.c:9 bad
+        [contextzip: 2,107 → 27 tokens; original: cz:...]
+    """
+
+    name = "agent"
+
+    def __init__(
+        self,
+        *,
+        rate: float = 0.25,
+        min_tokens: int = DEFAULT_MIN_TOKENS,
+        keep_last_turns: int = 2,
+        next_steps: int = 3,
+        horizon: str = "next",
+        threshold_tokens: int = 0,
+        relevance: str = "embedding",
+        model: str | None = None,
+        encoding: str = DEFAULT_ENCODING,
+    ) -> None:
+        if not 0 < rate < 1:
+            raise ConfigurationError(f"rate must be in (0, 1), got {rate}")
+        if horizon not in HORIZONS:
+            raise ConfigurationError(f"horizon must be one of {', '.join(HORIZONS)}, got {horizon!r}")
+        if relevance not in RELEVANCE:
+            raise ConfigurationError(f"relevance must be one of {', '.join(RELEVANCE)}, got {relevance!r}")
+        for label, value in (("min_tokens", min_tokens), ("keep_last_turns", keep_last_turns),
+                             ("next_steps", next_steps), ("threshold_tokens", threshold_tokens)):  # fmt: skip
+            if value < 0:
+                raise ConfigurationError(f"{label} must be >= 0, got {value}")
+        self.rate = rate
+        self.min_tokens = min_tokens
+        self.keep_last_turns = keep_last_turns
+        self.next_steps = next_steps
+        self.horizon = horizon
+        self.threshold_tokens = threshold_tokens
+        self.relevance = relevance
+        self.model = model
+        self.counter = TokenCounter(encoding)
+        self._originals: OrderedDict[str, str] = OrderedDict()
+        self._memo: OrderedDict[str, str] = OrderedDict()
+
+    # -- conversations ------------------------------------------------------------------------
+
+    def compress_messages(
+        self, messages: Sequence[Any], *, plan: Sequence[str] | None = None, shape: Shape | None = None
+    ) -> AgentResult:
+        """Compress a conversation in OpenAI, Anthropic or LangChain shape.
+
+        Args:
+            messages: The conversation; it is not changed.
+            plan: The remaining steps, first next; ``None`` reads the plan from the conversation.
+            shape: The conversation's shape, when it should not be detected.
+        """
+        shape = shape or detect_shape(messages)
+        parts = conversation_parts(messages, shape)
+        counts = [self.counter.count(p.text) for p in parts]
+        before = sum(counts)
+        if self.threshold_tokens and before <= self.threshold_tokens:
+            why = f"{before} tokens, not above threshold_tokens={self.threshold_tokens}"
+            return AgentResult(list(messages), before, before, reason=why)
+        texts_by_message = _texts_by_message(parts, len(messages))
+        protected = self._protected_messages(parts, len(messages))
+        replacements: dict[Any, str] = {}
+        details: list[dict[str, Any]] = []
+        first_seen: dict[str, Part] = {}
+        first_user = _first_user(parts)
+        deduplicated = 0
+        latest_plan: tuple[str, ...] = ()
+        for part, count in zip(parts, counts, strict=True):
+            digest = _digest(part.text)
+            is_result = part.kind == "tool_result"
+            earlier = first_seen.get(digest) if is_result else None
+            if is_result:
+                first_seen.setdefault(digest, part)
+            if part.message in protected or count < self.min_tokens:
+                continue
+            if part.kind == "text" and part.role != "user":
+                continue
+            if earlier is not None:
+                self._remember(digest, part.text)
+                who = f"tool call {earlier.call.id}" if earlier.call else f"message {earlier.message}"
+                replacements[part.key] = f"[contextzip: same output as {who} above; original: cz:{digest}]"
+                deduplicated += 1
+                continue
+            end = _horizon_end(messages, part, parts, shape) if self.horizon == "next" else len(messages)
+            steps = self._steps(texts_by_message, part, end, plan)
+            latest_plan = tuple(steps)
+            later = [t for m in range(part.message + 1, end) for t in texts_by_message[m]]
+            later += _call_arguments(parts, messages, shape, part.message + 1, end)
+            keep = [fact for fact in referenced_facts(later) if fact in part.text]
+            task = texts_by_message[first_user][0] if first_user is not None else ""
+            call = f"{part.call.name} {part.call.arguments}" if part.call else ""
+            new = self._reduce(
+                part.text, count, [call, *steps, task], keep, part.call.arguments if part.call else ""
+            )
+            after = self.counter.count(new)
+            if after >= count:
+                continue
+            self._remember(digest, part.text)
+            replacements[part.key] = new
+            details.append({"key": part.key, "before": count, "after": after, "kept_facts": len(keep)})
+        if not replacements:
+            return AgentResult(
+                list(messages),
+                before,
+                before,
+                plan=latest_plan,
+                reason="nothing old and long enough to compress",
+            )
+        out = replace_parts(messages, replacements, shape)
+        after_total = before - sum(counts[n] for n, p in enumerate(parts) if p.key in replacements)
+        after_total += sum(self.counter.count(t) for t in replacements.values())
+        return AgentResult(
+            out, before, after_total, len(replacements), deduplicated, latest_plan, None, tuple(details)
+        )
+
+    def retrieve(self, digest: str) -> str | None:
+        """The original text behind a ``cz:`` marker this compressor wrote (``None`` if forgotten)."""
+        return self._originals.get(digest.removeprefix("cz:"))
+
+    # -- the protocol ---------------------------------------------------------------------------
+
+    def compress(
+        self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
+    ) -> CompressionResult:
+        """Reduce each unprotected segment to the budget's share by the reducer for its kind."""
+        started = time.perf_counter()
+        segments = check_segments(segments)
+        counts = [self.counter.count(s.text) for s in segments]
+        total = sum(counts)
+        target = budget.resolve(total)
+        if total == 0 or target >= total:
+            return unchanged_result(
+                segments, counts, self.name, target, "the budget keeps the whole input", started
+            )
+        fixed = sum(c for s, c in zip(segments, counts, strict=True) if s.protected)
+        movable = total - fixed
+        share = max(target - fixed, 0) / movable if movable else 1.0
+        results = []
+        for segment, count in zip(segments, counts, strict=True):
+            if segment.protected or count == 0:
+                results.append(SegmentResult(segment, segment.text, ((0, len(segment.text)),), count, count))
+                continue
+            path = str(segment.meta.get("path", "")) if segment.meta else ""
+            text = self._reduce(segment.text, count, [query or ""], [], path, kind=segment.kind, share=share)
+            text = text if self.counter.count(text) < count else segment.text
+            spans = _line_spans(segment.text, text)
+            results.append(SegmentResult(segment, text, spans, count, self.counter.count(text)))
+        return CompressionResult(tuple(results), self.name, target, time.perf_counter() - started)
+
+    # -- inside -----------------------------------------------------------------------------------
+
+    def _protected_messages(self, parts: Sequence[Part], length: int) -> set[int]:
+        protected = {p.message for p in parts if p.role in ("system", "developer")}
+        user_texts = [p.message for p in parts if p.role == "user" and p.kind == "text"]
+        if user_texts:
+            protected.update((user_texts[0], user_texts[-1]))
+        assistants = sorted({p.message for p in parts if p.role == "assistant"} | _assistant_messages(parts))
+        if self.keep_last_turns and assistants:
+            cut = assistants[-min(self.keep_last_turns, len(assistants))]
+            protected.update(range(cut, length))
+        return protected
+
+    def _steps(self, texts: list[list[str]], part: Part, end: int, plan: Sequence[str] | None) -> list[str]:
+        if plan is not None:
+            return list(plan)[: self.next_steps]
+        # "next": the plan when the call was made, so the step the call serves is still ahead
+        written = [t for m in range(part.message if self.horizon == "next" else end) for t in texts[m]]
+        return [s.text for s in extract_plan(written) if not s.done][: self.next_steps]
+
+    def _reduce(
+        self, text: str, count: int, query: list[str], keep: list[str], arguments: str,
+        *, kind: str | None = None, share: float | None = None,
+    ) -> str:  # fmt: skip
+        rate = self.rate if share is None else share
+        budget = max(int(count * rate), 16)
+        key = _digest(json.dumps([text, query, keep, arguments, kind, budget, self.relevance, self.model]))
+        if key in self._memo:
+            self._memo.move_to_end(key)
+            return self._memo[key]
+        kind = kind if kind in ("json", "html", "axtree", "code", "log") else sniff_kind(text, arguments)
+        relevance = self._relevance([q for q in query if q.strip()])
+        if kind == "json":
+            reduced = reduce_json(text, budget=budget, relevance=relevance, keep=keep, counter=self.counter)
+        elif kind == "html":
+            reduced = reduce_html(text, budget=budget, relevance=relevance, keep=keep, counter=self.counter)
+        elif kind == "axtree":
+            reduced = reduce_outline(
+                text, budget=budget, relevance=relevance, keep=keep, counter=self.counter
+            )
+        elif kind == "code":
+            reduced = self._reduce_code(text, budget, " ".join(query), arguments)
+        elif kind == "log" or self.relevance == "lexical":
+            reduced = reduce_log(text, budget=budget, relevance=relevance, keep=keep, counter=self.counter)
+        else:
+            reduced = self._reduce_prose(text, budget, " ".join(query), keep)
+        digest = _digest(text)
+        marker = f"[contextzip: {count:,} → {self.counter.count(reduced):,} tokens; original: cz:{digest}]"
+        result = f"{reduced}\n{marker}" if share is None else reduced
+        self._memo[key] = result
+        if len(self._memo) > 4096:
+            self._memo.popitem(last=False)
+        return result
+
+    def _relevance(self, query: list[str]) -> Relevance:
+        lexical = lexical_relevance(" ".join(query))
+        if self.relevance == "lexical" or not query:
+            return lexical
+        from contextzip.embeddings import get_encoder
+
+        encoder = get_encoder(self.model)
+
+        def score(texts: Sequence[str]) -> np.ndarray:
+            import numpy as np
+
+            words = lexical(texts)
+            words = words / max(float(words.max()), 1.0)
+            similarity = encoder.encode(list(texts)) @ encoder.encode(query).T
+            return np.round(similarity.max(axis=1) + 0.5 * words, 6)
+
+        return score
+
+    def _reduce_code(self, text: str, budget: int, query: str, arguments: str) -> str:
+        from contextzip.compressors.code import CodeCompressor
+
+        match = _CODE_PATH.search(arguments)
+        segment = Segment(text, kind="code", meta={"path": match.group(0)} if match else {})
+        result = CodeCompressor(mode="fast", stubs=True).compress(
+            [segment], query=query, budget=Budget(target_tokens=budget)
+        )
+        return result.segments[0].text
+
+    def _reduce_prose(self, text: str, budget: int, query: str, keep: list[str]) -> str:
+        from contextzip.compressors.mig import MIGCompressor
+
+        result = MIGCompressor(model=self.model, force_tokens=tuple(keep)).compress(
+            [Segment(text)], query=query or None, budget=Budget(target_tokens=budget)
+        )
+        return result.segments[0].text
+
+    def _remember(self, digest: str, text: str) -> None:
+        self._originals[digest] = text
+        self._originals.move_to_end(digest)
+        if len(self._originals) > 4096:
+            self._originals.popitem(last=False)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _texts_by_message(parts: Sequence[Part], length: int) -> list[list[str]]:
+    texts: list[list[str]] = [[] for _ in range(length)]
+    for part in parts:
+        texts[part.message].append(part.text)
+    return texts
+
+
+def _first_user(parts: Sequence[Part]) -> int | None:
+    return next((p.message for p in parts if p.role == "user" and p.kind == "text"), None)
+
+
+def _assistant_messages(parts: Sequence[Part]) -> set[int]:
+    """Messages that made the calls results answer (an assistant message may have no text)."""
+    return {p.call.message for p in parts if p.call is not None}
+
+
+def _horizon_end(messages: Sequence[Any], part: Part, parts: Sequence[Part], shape: Shape) -> int:
+    """One past the first assistant message after ``part``: what the answer to it could see."""
+    assistants = sorted(
+        {p.message for p in parts if p.role == "assistant"} | _assistant_messages(parts)
+        | {m for m in range(len(messages)) if _role(messages[m], shape) == "assistant"}
+    )  # fmt: skip
+    following = [m for m in assistants if m > part.message]
+    return following[0] + 1 if following else len(messages)
+
+
+def _role(message: Any, shape: Shape) -> str:
+    if shape == "langchain":
+        return {"ai": "assistant", "human": "user"}.get(message.type, message.type)
+    return str(message.get("role"))
+
+
+def _call_arguments(
+    parts: Sequence[Part], messages: Sequence[Any], shape: Shape, start: int, end: int
+) -> list[str]:
+    """The arguments of the tool calls made in messages ``start`` to ``end``: facts they reuse."""
+    from contextzip.messages import tool_calls
+
+    return [c.arguments for c in tool_calls(messages, shape).values() if start <= c.message < end]
+
+
+def _line_spans(original: str, text: str) -> tuple[tuple[int, int], ...]:
+    """Where the output's lines sit in ``original`` (lines not found, like markers, are skipped)."""
+    spans = []
+    at = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        found = original.find(line, at)
+        if found >= 0:
+            spans.append((found, found + len(line)))
+            at = found + len(line)
+    return tuple(spans)

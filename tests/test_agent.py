@@ -1,0 +1,145 @@
+"""The agent-state compressor on conversations replayed from real tools."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+
+import pytest
+
+from contextzip.compressors.agent import AgentCompressor, extract_plan, referenced_facts, sniff_kind
+from contextzip.errors import ConfigurationError
+from contextzip.eval.agent_bench import run_agent_eval, to_anthropic
+from contextzip.eval.agent_tasks import Trajectory, agent_trajectories
+from contextzip.messages import check_conversation
+
+
+@functools.cache
+def trajectories() -> tuple[Trajectory, ...]:
+    return tuple(agent_trajectories())
+
+
+def test_only_old_tool_results_change_and_the_conversation_stays_valid() -> None:
+    for trajectory in trajectories():
+        messages = trajectory.messages
+        before = copy.deepcopy(messages)
+        out = AgentCompressor(relevance="lexical").compress_messages(messages)
+        assert messages == before
+        assert len(out.messages) == len(messages) and out.tokens_after < out.tokens_before
+        check_conversation(out.messages, "openai")
+        last_assistant = max(n for n, m in enumerate(messages) if m["role"] == "assistant")
+        cut = sorted(n for n, m in enumerate(messages) if m["role"] == "assistant")[-2]
+        for n, (old, new) in enumerate(zip(messages, out.messages, strict=True)):
+            if old["role"] != "tool" or n >= cut:
+                assert new == old, f"{trajectory.id}: message {n} ({old['role']}) changed"
+            else:
+                assert new.get("tool_call_id") == old["tool_call_id"]
+        assert last_assistant >= cut
+
+
+def test_anthropic_shape_gives_valid_output_with_the_same_compressed_texts() -> None:
+    trajectory = trajectories()[0]
+    compressor = AgentCompressor(relevance="lexical")
+    _, anthropic = to_anthropic(trajectory.messages)
+    out = compressor.compress_messages(anthropic)
+    check_conversation(out.messages, "anthropic")
+    openai = compressor.compress_messages(trajectory.messages).messages
+    openai_results = [m["content"] for m in openai if m["role"] == "tool"]
+    anthropic_results = [
+        b["content"] for m in out.messages if isinstance(m["content"], list)
+        for b in m["content"] if b.get("type") == "tool_result"
+    ]  # fmt: skip
+    assert anthropic_results == openai_results
+
+
+def test_compressed_results_are_byte_identical_on_every_later_turn() -> None:
+    messages = trajectories()[1].messages
+    compressor = AgentCompressor()
+    ends = [n for n, m in enumerate(messages) if m["role"] == "assistant"] + [len(messages)]
+    first: dict[int, str] = {}
+    for end in ends[1:]:
+        fresh = AgentCompressor()  # a new process: nothing memoized
+        out = compressor.compress_messages(messages[:end]).messages
+        assert out == fresh.compress_messages(messages[:end]).messages
+        for n, message in enumerate(out):
+            if message["role"] == "tool" and message["content"] != messages[n]["content"]:
+                assert first.setdefault(n, message["content"]) == message["content"]
+    assert len(first) >= 2
+
+
+def test_a_repeated_output_points_to_its_first_copy_and_markers_retrieve_originals() -> None:
+    messages = copy.deepcopy(trajectories()[0].messages)
+    repeat = copy.deepcopy(messages[2:4])  # the same ls again, with a new call id
+    repeat[0]["tool_calls"][0]["id"] = repeat[1]["tool_call_id"] = "again"
+    messages[6:6] = repeat
+    compressor = AgentCompressor(relevance="lexical")
+    out = compressor.compress_messages(messages)
+    assert out.deduplicated == 1
+    pointer = out.messages[7]["content"]
+    assert "same output as tool call call_json-decoder_1" in pointer
+    digest = pointer.rsplit("cz:", 1)[1].rstrip("]")
+    assert compressor.retrieve(digest) == messages[7]["content"]
+    compressed = next(
+        m["content"] for m in out.messages if m["role"] == "tool" and "tokens; original: cz:" in m["content"]
+    )
+    original = compressor.retrieve(compressed.rsplit("cz:", 1)[1].rstrip("]"))
+    assert original is not None and original in [m["content"] for m in messages]
+
+
+def test_facts_the_answer_quotes_are_kept() -> None:
+    messages = trajectories()[0].messages
+    out = AgentCompressor(relevance="lexical").compress_messages(messages)
+    grep_result = out.messages[5]["content"]
+    assert "json/decoder.py" in messages[6]["content"]  # the assistant quoted it...
+    assert "./json/decoder.py:20:class JSONDecodeError(ValueError):" in grep_result  # ...so it stays
+
+
+def test_threshold_leaves_short_conversations_alone() -> None:
+    messages = trajectories()[0].messages
+    out = AgentCompressor(relevance="lexical", threshold_tokens=10**6).compress_messages(messages)
+    assert out.messages == messages and out.reason and "threshold" in out.reason
+
+
+def test_plans_in_checkboxes_and_todos() -> None:
+    boxes = extract_plan(["- [x] grep\n- [ ] read the file\n- [ ] fix it"])
+    assert [(s.text, s.done) for s in boxes] == [("grep", True), ("read the file", False), ("fix it", False)]
+    todos = extract_plan(["TODO: grep logging\nTODO: answer"])
+    assert [s.text for s in todos] == ["grep logging", "answer"]
+    assert extract_plan(["no plan here"]) == []
+    assert "https://example.org/a?b=1" in referenced_facts(["see https://example.org/a?b=1."])
+
+
+def test_tool_outputs_are_sniffed_by_what_they_are() -> None:
+    kinds = {}
+    for trajectory in trajectories():
+        for call, result in zip(trajectory.messages, trajectory.messages[1:], strict=False):
+            if result["role"] == "tool":
+                tool = call["tool_calls"][0]["function"]
+                kinds[(tool["name"], tool["arguments"][:30])] = sniff_kind(
+                    result["content"], tool["arguments"]
+                )
+    expected = [
+        ("read_file", {"path": "json/decoder.py"}, "code"),
+        ("package_info", {"name": "numpy"}, "json"),
+        ("docs_page", {"module": "textwrap"}, "html"),
+        ("shell", {"cmd": "grep -rn JSONDecodeError --include=*.py ."}, "log"),
+    ]
+    for name, arguments, kind in expected:
+        assert kinds[(name, json.dumps(arguments)[:30])] == kind, name
+
+
+def test_bad_options_are_named() -> None:
+    with pytest.raises(ConfigurationError, match="horizon"):
+        AgentCompressor(horizon="later")
+    with pytest.raises(ConfigurationError, match="rate"):
+        AgentCompressor(rate=1.5)
+
+
+def test_benchmark_reports_validity_and_stability_for_each_method() -> None:
+    rows = run_agent_eval(trajectories()[:1], ["agent", "clear-tool-results", "truncate-turns"])
+    assert {r.method for r in rows} == {"agent", "clear-tool-results", "truncate-turns"}
+    for row in rows:
+        assert row.valid_openai and row.valid_anthropic
+        assert row.stable_results == row.compressed_results
+        assert 0 <= row.facts_kept <= row.facts == 6
