@@ -229,15 +229,15 @@ def _eval(args: argparse.Namespace) -> int:
     from contextzip.eval.runner import RESULTS_FILE, load_results, run_eval
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    if args.dataset == "agent-trajectories":
-        return _eval_agent(methods, Path(args.out), quiet=args.quiet)
-    rates = [_parse_rate(r) for r in args.rates.split(",") if r.strip()]
     method_options: dict[str, dict[str, Any]] = {}
     for item in args.method_option:
         method, sep, pair = item.partition(":")
         if not sep:
             raise ConfigurationError(f"--method-option {item!r} is not METHOD:KEY=VALUE")
         method_options.setdefault(method, {}).update(_parse_options([pair]))
+    if args.dataset == "agent-trajectories":
+        return _eval_agent(methods, method_options.get("agent", {}), Path(args.out), quiet=args.quiet)
+    rates = [_parse_rate(r) for r in args.rates.split(",") if r.strip()]
     reader = get_reader(args.reader, **_parse_options(args.reader_option))
     samples = load_dataset(
         args.dataset, limit=args.limit, length=args.length, split=args.split, seed=args.seed
@@ -263,7 +263,7 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval_agent(methods: list[str], out: Path, *, quiet: bool) -> int:
+def _eval_agent(methods: list[str], options: dict[str, Any], out: Path, *, quiet: bool) -> int:
     """The agent-trajectory benchmark: its methods compress whole conversations, not documents."""
     from contextzip.eval.agent_bench import run_agent_eval, write_agent_report
     from contextzip.eval.agent_tasks import agent_trajectories
@@ -272,7 +272,7 @@ def _eval_agent(methods: list[str], out: Path, *, quiet: bool) -> int:
         if not quiet:
             sys.stderr.write(line + "\n")
 
-    rows = run_agent_eval(agent_trajectories(), methods, progress=say)
+    rows = run_agent_eval(agent_trajectories(), methods, agent_options=options, progress=say)
     paths = write_agent_report(rows, out)
     sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
     return 0

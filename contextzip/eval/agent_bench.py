@@ -2,7 +2,8 @@
 
 Methods compared on the trajectories of :mod:`contextzip.eval.agent_tasks`:
 
-* ``agent`` — :class:`~contextzip.compressors.agent.AgentCompressor` (defaults);
+* ``agent`` — :class:`~contextzip.compressors.agent.AgentCompressor` (defaults, rate 0.25);
+  ``agent@R`` the same at rate ``R`` (``agent@0.5``), for the same token count as a peer;
 * ``clear-tool-results`` — every tool result but the last 3 replaced by ``[cleared]``
   (LangChain ``ContextEditingMiddleware`` with ``ClearToolUsesEdit(keep=3)``, its default);
 * ``truncate-turns`` — the oldest turns dropped (system prompt and task kept) until the
@@ -27,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from contextzip.compressors.agent import AgentCompressor
 from contextzip.errors import ConfigurationError
 from contextzip.eval.agent_tasks import Trajectory
 from contextzip.messages import ConversationError, check_conversation
@@ -100,26 +102,31 @@ def to_anthropic(messages: Sequence[dict[str, Any]]) -> tuple[str, list[dict[str
 class _Methods:
     """Each method maps a conversation (and the agent's token count on it) to an output."""
 
-    def __init__(self, counter: TokenCounter) -> None:
-        from contextzip.compressors.agent import AgentCompressor
-
+    def __init__(self, counter: TokenCounter, agent_options: dict[str, Any] | None = None) -> None:
         self.counter = counter
-        self.agent = AgentCompressor()
+        self.agent_options = dict(agent_options or {})
+        self.agents: dict[float, AgentCompressor] = {}
         self._classifier: Any = None
 
     def tokens(self, messages: Sequence[dict[str, Any]]) -> int:
         return sum(self.counter.count(_text(m)) for m in messages)
 
-    def run(self, method: str, messages: list[dict[str, Any]], target: int) -> Output:
-        if method == "agent":
-            return list(enumerate(self.agent.compress_messages(messages).messages))
+    def run(self, method: str, messages: list[dict[str, Any]], target: int, *, fresh: bool = False) -> Output:
+        if method == "agent" or method.startswith("agent@"):
+            rate = float(method.partition("@")[2] or 0.25)
+            if fresh or rate not in self.agents:
+                # fresh: nothing memoized, for timing
+                self.agents[rate] = AgentCompressor(**{**self.agent_options, "rate": rate})
+            return list(enumerate(self.agents[rate].compress_messages(messages).messages))
         if method == "clear-tool-results":
             return clear_tool_results(messages, keep=3)
         if method == "truncate-turns":
             return truncate_turns(messages, target, self.counter)
         if method == "token-classifier-all":
             return self._classify_all(messages, target)
-        raise ConfigurationError(f"unknown agent method {method!r}; choose from {', '.join(AGENT_METHODS)}")
+        raise ConfigurationError(
+            f"unknown agent method {method!r}; choose from {', '.join(AGENT_METHODS)} or agent@RATE"
+        )
 
     def _classify_all(self, messages: list[dict[str, Any]], target: int) -> Output:
         from contextzip.compressors.token_classifier import TokenClassifierCompressor
@@ -171,21 +178,27 @@ def run_agent_eval(
     trajectories: Sequence[Trajectory],
     methods: Sequence[str] = AGENT_METHODS,
     *,
+    agent_options: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[AgentRow]:
-    """Every method on every trajectory; see the module docs for the metrics."""
-    unknown = [m for m in methods if m not in AGENT_METHODS]
+    """Every method on every trajectory; see the module docs for the metrics.
+
+    ``agent_options`` go to every ``agent`` method's :class:`AgentCompressor` (``rate`` aside).
+    """
+    unknown = [m for m in methods if m not in AGENT_METHODS and not _is_agent_rate(m)]
     if unknown:
-        raise ConfigurationError(f"unknown agent methods {unknown}; choose from {', '.join(AGENT_METHODS)}")
+        raise ConfigurationError(
+            f"unknown agent methods {unknown}; choose from {', '.join(AGENT_METHODS)} or agent@RATE"
+        )
     counter = TokenCounter()
-    runner = _Methods(counter)
+    runner = _Methods(counter, agent_options)
     rows = []
     for trajectory in trajectories:
         messages = trajectory.messages
         agent_tokens = runner.tokens([m for _, m in runner.run("agent", messages, 0)])
         for method in methods:
             started = time.perf_counter()
-            output = runner.run(method, messages, agent_tokens)
+            output = runner.run(method, messages, agent_tokens, fresh=True)
             seconds = time.perf_counter() - started
             by_index = dict(output)
             kept = sum(
@@ -225,6 +238,14 @@ def _stability(runner: _Methods, method: str, messages: list[dict[str, Any]]) ->
     return len(first), len(first) - len(unstable & set(first))
 
 
+def _is_agent_rate(method: str) -> bool:
+    head, _, rate = method.partition("@")
+    try:
+        return head == "agent" and 0 < float(rate) < 1
+    except ValueError:
+        return False
+
+
 def _valid(messages: list[dict[str, Any]]) -> bool:
     try:
         check_conversation(messages, "openai")
@@ -235,12 +256,15 @@ def _valid(messages: list[dict[str, Any]]) -> bool:
 
 def _valid_anthropic(runner: _Methods, method: str, messages: list[dict[str, Any]]) -> bool:
     """The method's output on the conversation in Anthropic shape (the agent reads that shape itself)."""
-    if method != "agent":
+    if method != "agent" and not _is_agent_rate(method):
         output = runner.run(method, messages, runner.tokens([m for _, m in runner.run("agent", messages, 0)]))
         _, converted = to_anthropic([m for _, m in output])
     else:
         _, converted = to_anthropic(messages)
-        converted = runner.agent.compress_messages(copy.deepcopy(converted), shape="anthropic").messages
+        rate = float(method.partition("@")[2] or 0.25)
+        converted = (
+            AgentCompressor(rate=rate).compress_messages(copy.deepcopy(converted), shape="anthropic").messages
+        )
     try:
         check_conversation(converted, "anthropic")
     except ConversationError:
