@@ -270,3 +270,24 @@ def test_functions_left_out_keep_their_signatures_and_the_code_still_parses(lang
     assert re.search(r"lines elided: (helper_\d+, )*helper_19\n", with_stubs.text)  # named in its marker
     if language == "python":
         ast.parse(with_stubs.text)
+
+
+def test_a_class_kept_for_its_method_drops_its_long_docstring() -> None:
+    doc = "\n".join(f"    Line {i} of a long class description about tables and rows." for i in range(30))
+    helpers = "\n\n".join(
+        f"def helper_{i}(rows):\n    total = 0\n    for row in rows:\n        total += row * {i}\n    return total\n"
+        for i in range(30)
+    )
+    source = (
+        f'class Ledger:\n    """Ledger.\n\n{doc}\n    """\n\n    currency = "EUR"\n\n'
+        "    def balance_due(self, invoices, payments):\n        due = sum(invoices) - sum(payments)\n"
+        "        return max(due, 0)\n\n" + helpers
+    )
+    files = [Segment(source, kind="code", meta={"path": "ledger.py"})]
+    out = CodeCompressor(mode="fast", stubs=False).compress(
+        files, query="def balance_due(self, invoices, payments):", budget=Budget(rate=0.2)
+    )
+    text = out.segments[0].text
+    ast.parse(text)
+    assert "def balance_due(self, invoices, payments):" in text and 'currency = "EUR"' in text
+    assert "Line 12 of a long class description" not in text

@@ -200,11 +200,15 @@ class CodeCompressor:
         ]
         reserve = min(_STUB_SHARE * budget, float(sum(stub_costs)))
         main = int(budget - reserve)
-        keep = self._coarse(files, items, query, main)
+        keep, hosts = self._coarse(files, items, query, main)
         lines_kept = [np.zeros(len(code.lines), dtype=bool) for code in files]
-        for item, kept in zip(items, keep.tolist(), strict=True):
+        docstrings = [_class_docstrings(code) for code in files]
+        for n, (item, kept) in enumerate(zip(items, keep.tolist(), strict=True)):
             if kept:
-                lines_kept[item.file][list(files[item.file].chunks[item.chunk].lines)] = True
+                lines = files[item.file].chunks[item.chunk].lines
+                if n in hosts:  # kept for a member's sake: its signature and fields, not its long docstring
+                    lines = tuple(i for i in lines if i not in docstrings[item.file])
+                lines_kept[item.file][list(lines)] = True
         if self.fine:
             self._trim(files, items, keep, lines_kept, query, main)
         self._fit(files, items, keep, lines_kept, main)
@@ -282,8 +286,9 @@ class CodeCompressor:
 
     def _coarse(
         self, files: list[CodeFile], items: list[_Item], query: str | None, budget: int
-    ) -> np.ndarray:
-        """Chunks kept by rank (score, then closure), under ``_COARSE_SLACK`` x the budget."""
+    ) -> tuple[np.ndarray, set[int]]:
+        """Chunks kept by rank (score, then closure), under ``_COARSE_SLACK`` x the budget, and the
+        containers kept only because a member is."""
         import numpy as np
 
         scores = np.array([item.score for item in items])
@@ -315,8 +320,8 @@ class CodeCompressor:
             rank = boosted
         for n, item in enumerate(items):
             item.rank = float(rank[n])
-        _keep_containers(files, items, keep, index_of)
-        return keep
+        hosts = _keep_containers(files, items, keep, index_of)
+        return keep, hosts
 
     def _trim(
         self, files: list[CodeFile], items: list[_Item], keep: np.ndarray,
@@ -429,14 +434,44 @@ def _take_in_order(rank: np.ndarray, costs: np.ndarray, allowed: float) -> np.nd
 
 def _keep_containers(
     files: list[CodeFile], items: list[_Item], keep: np.ndarray, index_of: dict[tuple[int, int], int]
-) -> None:
-    """A kept member keeps its container's own lines (class header, fields, closing brace)."""
+) -> set[int]:
+    """A kept member keeps its container's own lines (class header, fields, closing brace).
+
+    Returns the containers that were not kept on their own rank.
+    """
+    hosts: set[int] = set()
     for n in [int(i) for i in keep.nonzero()[0]]:
         item = items[n]
         parent = files[item.file].chunks[item.chunk].parent
         while parent is not None:
-            keep[index_of[(item.file, parent)]] = True
+            at = index_of[(item.file, parent)]
+            if not keep[at]:
+                hosts.add(at)
+            keep[at] = True
             parent = files[item.file].chunks[parent].parent
+    return hosts
+
+
+def _class_docstrings(code: CodeFile) -> set[int]:
+    """Python: the lines of class docstrings longer than two lines (empty for other languages)."""
+    import ast
+
+    if code.language != "python":
+        return set()
+    try:
+        tree = ast.parse(code.text)
+    except (SyntaxError, ValueError):
+        return set()
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.body:
+            first = node.body[0]
+            if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)):
+                continue
+            long_doc = first.end_lineno is not None and first.end_lineno - first.lineno >= 2
+            if isinstance(first.value.value, str) and long_doc and len(node.body) > 1:
+                lines.update(range(first.lineno - 1, first.end_lineno or first.lineno))
+    return lines
 
 
 def _cross_file_calls(
