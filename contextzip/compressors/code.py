@@ -85,6 +85,8 @@ class CodeCompressor:
         closure: Weight of dependency closure, ``0`` to rank by score alone.
         stubs: Keep the signatures of functions left out (their bodies elided), best
             ranked first, in up to 30% of the budget: the model still sees the API.
+        lexical_weight: Fast mode (and no-query LM mode): the share of BM25 over identifier
+            words in a chunk's score, the rest embedding similarity.
         encoding: The tiktoken encoding budgets are counted in.
 
     Example:
@@ -106,6 +108,7 @@ class CodeCompressor:
         fine: bool = True,
         closure: float = 0.5,
         stubs: bool = True,
+        lexical_weight: float = 0.5,
         encoding: str = DEFAULT_ENCODING,
     ) -> None:
         if mode not in MODES:
@@ -116,6 +119,8 @@ class CodeCompressor:
             )
         if closure < 0:
             raise ConfigurationError(f"closure must be >= 0, got {closure}")
+        if not 0 <= lexical_weight <= 1:
+            raise ConfigurationError(f"lexical_weight must be in [0, 1], got {lexical_weight}")
         self.mode = mode
         self.name = "code" if mode == "lm" else "code-fast"
         self.model = model
@@ -125,6 +130,7 @@ class CodeCompressor:
         self.fine = fine
         self.closure = closure
         self.stubs = stubs
+        self.lexical_weight = lexical_weight
         self.counter = TokenCounter(encoding)
         self._lm: CausalLM | None = None
 
@@ -272,7 +278,7 @@ class CodeCompressor:
         if not texts:
             return np.zeros(0)
         if self.mode == "fast" or not query or not query.strip():
-            return _fast_scores(texts, query)
+            return _fast_scores(texts, query, self.lexical_weight)
         lm = self._causal_lm()
         alone = lm.continuation_surprisal([""], query)[0]
         return np.round(alone - lm.continuation_surprisal([t + "\n" for t in texts], query), 6)
@@ -543,8 +549,8 @@ def identifier_words(text: str) -> list[str]:
     return words
 
 
-def _fast_scores(texts: list[str], query: str | None) -> np.ndarray:
-    """BM25 over identifier words plus embedding similarity, each scaled to [0, 1], averaged."""
+def _fast_scores(texts: list[str], query: str | None, lexical_weight: float) -> np.ndarray:
+    """Embedding similarity mixed with BM25 over identifier words (scaled to [0, 1])."""
     import numpy as np
 
     from contextzip.embeddings import get_encoder
@@ -561,7 +567,7 @@ def _fast_scores(texts: list[str], query: str | None) -> np.ndarray:
     lexical = _bm25_words([identifier_words(t) for t in texts], identifier_words(query or ""))
     top = lexical.max() if len(lexical) else 0.0
     lexical = lexical / top if top > 0 else lexical
-    return np.round(0.5 * semantic + 0.5 * lexical, 6)
+    return np.round((1 - lexical_weight) * semantic + lexical_weight * lexical, 6)
 
 
 def _bm25_words(documents: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.75) -> np.ndarray:
