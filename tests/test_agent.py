@@ -143,3 +143,44 @@ def test_benchmark_reports_validity_and_stability_for_each_method() -> None:
         assert row.valid_openai and row.valid_anthropic
         assert row.stable_results == row.compressed_results
         assert 0 <= row.facts_kept <= row.facts == 6
+
+
+def test_long_user_documents_are_compressed_as_prose_and_the_task_is_not() -> None:
+    import pathlib
+
+    from contextzip.eval.agent_tasks import SYSTEM
+
+    document = (pathlib.Path(__file__).parent.parent / "examples" / "incident_report.md").read_text(
+        encoding="utf-8"
+    )
+    messages = [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": "Summarize the incident for the status page."},
+        {
+            "role": "assistant",
+            "content": "Plan:\n1. Read the report.\n2. Draft the summary.\n3. Check names.",
+        },
+        {"role": "user", "content": document},
+        {"role": "assistant", "content": "Reading it."},
+        {"role": "user", "content": "Keep it short."},
+    ]
+    for prose in ("mig", "mig-tokens"):
+        out = AgentCompressor(prose=prose, keep_last_turns=1).compress_messages(messages)
+        assert out.messages[:3] == messages[:3] and out.messages[4:] == messages[4:]
+        assert out.compressed == 1 and len(out.messages[3]["content"]) < len(document)
+        assert out.messages[3]["content"].rstrip().endswith("]")  # the cz: marker
+    with pytest.raises(ConfigurationError, match="prose"):
+        AgentCompressor(prose="tokens")
+
+
+def test_langchain_messages_come_back_as_langchain_messages() -> None:
+    from langchain_core.messages import ToolMessage, convert_to_messages
+
+    trajectory = trajectories()[2]
+    messages = convert_to_messages(trajectory.messages)
+    out = AgentCompressor(relevance="lexical").compress_messages(messages)
+    assert [type(m) for m in out.messages] == [type(m) for m in messages]
+    check_conversation(out.messages)
+    tools = [(a, b) for a, b in zip(messages, out.messages, strict=True) if isinstance(a, ToolMessage)]
+    assert all(a.tool_call_id == b.tool_call_id for a, b in tools)
+    assert any(a.content != b.content for a, b in tools)

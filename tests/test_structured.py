@@ -104,3 +104,27 @@ def test_outline_keeps_the_chain_above_a_kept_line() -> None:
         < lines.index("      textbox 'Card number'")
     )
     assert count_tokens(reduced) <= 60 * 1.05
+
+
+def test_a_real_test_run_log_keeps_its_failure(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    cases = "\n".join(
+        f"    def test_case_{i:03d}(self):\n        self.assertEqual({i} * 2, {2 * i})\n" for i in range(150)
+    )
+    broken = "    def test_rounding(self):\n        self.assertEqual(round(2.675, 2), 2.68)\n"
+    (tmp_path / "test_numbers.py").write_text(
+        f"import unittest\n\n\nclass Numbers(unittest.TestCase):\n{cases}{broken}", encoding="utf-8"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "unittest", "-v", "test_numbers"], cwd=tmp_path, capture_output=True, text=True
+    )
+    log = run.stderr
+    assert run.returncode == 1 and "FAIL: test_rounding" in log
+    budget = count_tokens(log) // 10
+    reduced = reduce_log(log, budget=budget, relevance=lexical_relevance("why does the rounding test fail"))
+    assert "FAIL: test_rounding (test_numbers.Numbers" in reduced
+    assert "AssertionError: 2.67 != 2.68" in reduced
+    assert "similar lines" in reduced  # the 150 passing cases collapsed to their ends and a count
+    assert count_tokens(reduced) <= budget * 1.1

@@ -58,9 +58,12 @@ from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, 
 if TYPE_CHECKING:
     import numpy as np
 
+    from contextzip.protocol import Compressor
+
 __all__ = ["AgentCompressor", "AgentResult", "PlanStep", "extract_plan", "referenced_facts", "sniff_kind"]
 
 HORIZONS = ("next", "all")
+PROSE = ("mig", "mig-tokens")
 RELEVANCE = ("embedding", "lexical")
 
 _CHECKBOX = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*\[( |x|X)\]\s+(.+?)\s*$")
@@ -239,6 +242,9 @@ class AgentCompressor:
         relevance: ``"embedding"`` (sentence embeddings plus query words) or ``"lexical"``
             (query words only, no model).
         model: The sentence-embedding model for ``relevance="embedding"`` and prose.
+        prose: How prose (long user documents, text tool output) is reduced: ``"mig"``
+            (whole sentences) or ``"mig-tokens"`` (MIG, then the query-aware token
+            classifier inside the kept sentences).
         encoding: The tiktoken encoding tokens are counted in.
 
     Example:
@@ -271,8 +277,11 @@ class AgentCompressor:
         threshold_tokens: int = 0,
         relevance: str = "embedding",
         model: str | None = None,
+        prose: str = "mig",
         encoding: str = DEFAULT_ENCODING,
     ) -> None:
+        if prose not in PROSE:
+            raise ConfigurationError(f"prose must be one of {', '.join(PROSE)}, got {prose!r}")
         if not 0 < rate < 1:
             raise ConfigurationError(f"rate must be in (0, 1), got {rate}")
         if horizon not in HORIZONS:
@@ -291,6 +300,7 @@ class AgentCompressor:
         self.threshold_tokens = threshold_tokens
         self.relevance = relevance
         self.model = model
+        self.prose = prose
         self.counter = TokenCounter(encoding)
         self._originals: OrderedDict[str, str] = OrderedDict()
         self._memo: OrderedDict[str, str] = OrderedDict()
@@ -430,7 +440,8 @@ class AgentCompressor:
     ) -> str:  # fmt: skip
         rate = self.rate if share is None else share
         budget = max(int(count * rate), 16)
-        key = _digest(json.dumps([text, query, keep, arguments, kind, budget, self.relevance, self.model]))
+        config = [self.relevance, self.model, self.prose]
+        key = _digest(json.dumps([text, query, keep, arguments, kind, budget, config]))
         if key in self._memo:
             self._memo.move_to_end(key)
             return self._memo[key]
@@ -487,9 +498,14 @@ class AgentCompressor:
         return result.segments[0].text
 
     def _reduce_prose(self, text: str, budget: int, query: str, keep: list[str]) -> str:
-        from contextzip.compressors.mig import MIGCompressor
+        from contextzip.compressors.mig import MIGCompressor, mig_pipeline
 
-        result = MIGCompressor(model=self.model, force_tokens=tuple(keep)).compress(
+        compressor: Compressor
+        if self.prose == "mig":
+            compressor = MIGCompressor(model=self.model, force_tokens=tuple(keep))
+        else:
+            compressor = mig_pipeline(model=self.model, force_tokens=tuple(keep))
+        result = compressor.compress(
             [Segment(text)], query=query or None, budget=Budget(target_tokens=budget)
         )
         return result.segments[0].text
