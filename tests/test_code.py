@@ -275,7 +275,8 @@ def test_functions_left_out_keep_their_signatures_and_the_code_still_parses(lang
 def test_a_class_kept_for_its_method_drops_its_long_docstring() -> None:
     doc = "\n".join(f"    Line {i} of a long class description about tables and rows." for i in range(30))
     helpers = "\n\n".join(
-        f"def helper_{i}(rows):\n    total = 0\n    for row in rows:\n        total += row * {i}\n    return total\n"
+        f"def helper_{i}(rows):\n    total = 0\n    for row in rows:\n"
+        f"        total += row * {i}\n    return total\n"
         for i in range(30)
     )
     source = (
