@@ -184,3 +184,16 @@ def test_langchain_messages_come_back_as_langchain_messages() -> None:
     tools = [(a, b) for a, b in zip(messages, out.messages, strict=True) if isinstance(a, ToolMessage)]
     assert all(a.tool_call_id == b.tool_call_id for a, b in tools)
     assert any(a.content != b.content for a, b in tools)
+
+
+def test_the_registered_compressor_reduces_segments_by_kind() -> None:
+    from contextzip import Budget, Segment, get_compressor
+
+    package = next(t for t in trajectories() if t.id == "package-audit").messages[3]["content"]
+    segments = [Segment("Keep this note.", protected=True), Segment(package, kind="json")]
+    result = get_compressor("agent", relevance="lexical").compress(
+        segments, query="numpy version and requirements", budget=Budget(rate=0.2)
+    )
+    assert result.segments[0].text == "Keep this note."
+    data = json.loads(result.segments[1].text)  # still JSON
+    assert data["version"] and result.segments[1].tokens_after < result.segments[1].tokens_before * 0.3
