@@ -292,3 +292,27 @@ def test_a_class_kept_for_its_method_drops_its_long_docstring() -> None:
     ast.parse(text)
     assert "def balance_due(self, invoices, payments):" in text and 'currency = "EUR"' in text
     assert "Line 12 of a long class description" not in text
+
+
+@pytest.mark.slow
+def test_block_boundaries_read_only_the_function_being_trimmed() -> None:
+    from contextzip.causal_lm import CausalLM
+    from contextzip.compressors import code as code_module
+
+    source = (
+        "def first(x):\n    y = x + 1\n    z = y * 2\n    return z\n\n\n" + "def other():\n    pass\n" * 200
+    )
+    parsed = parse_code(source, path="m.py")
+    first = next(c for c in parsed.chunks if c.name == "first")
+    starts = [a for a, _ in first.statements]
+    lm = CausalLM(precision="float32")
+    read: list[str] = []
+    real = lm.surprisal
+
+    def spy(text: str, words: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        read.append(text)
+        return real(text, words)
+
+    lm.surprisal = spy  # type: ignore[method-assign]
+    code_module._surprisal_jumps(lm, parsed, starts, first.statements[-1][1])
+    assert read == ["    y = x + 1\n    z = y * 2\n    return z\n"]

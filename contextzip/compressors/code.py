@@ -381,7 +381,7 @@ class CodeCompressor:
             return []
         starts = [a for a, _ in statements]
         if self.mode == "lm":
-            cut = set(_surprisal_jumps(self._causal_lm(), code, starts))
+            cut = set(_surprisal_jumps(self._causal_lm(), code, starts, statements[-1][1]))
         else:
             cut = {a for a in starts if a > 0 and not code.lines[a - 1].strip()}
         cut.add(starts[0])
@@ -512,11 +512,15 @@ def _must_keep(code: CodeFile, index: int, start: int, end: int) -> bool:
     return bool(re.search(r"^\s*(return|yield|raise)\b", text, re.MULTILINE))
 
 
-def _surprisal_jumps(lm: CausalLM, code: CodeFile, starts: list[int]) -> list[int]:
-    """Statement starts whose line is more surprising than the function's lines on average (+0.5 sd)."""
+def _surprisal_jumps(lm: CausalLM, code: CodeFile, starts: list[int], end: int) -> list[int]:
+    """Statement starts whose line is more surprising than the function's lines on average (+0.5 sd).
+
+    Only the body, ``starts[0]`` to ``end``, is read: reading on to the end of the file made
+    every trimmed function cost a pass over the rest of the module.
+    """
     import numpy as np
 
-    first, last = starts[0], len(code.lines)
+    first, last = starts[0], end
     text = "".join(code.lines[first:last])
     positions, bits = lm.surprisal(text)
     offsets = np.cumsum([0] + [len(code.lines[i]) for i in range(first, last)])
