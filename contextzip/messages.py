@@ -41,6 +41,7 @@ __all__ = [
     "check_conversation",
     "conversation_parts",
     "detect_shape",
+    "message_roles",
     "replace_parts",
     "tool_calls",
 ]
@@ -133,6 +134,19 @@ def tool_calls(messages: Sequence[Any], shape: Shape | None = None) -> dict[str,
         for call in _calls_of(message, index, shape):
             calls[call.id] = call
     return calls
+
+
+def message_roles(messages: Sequence[Any], shape: Shape | None = None) -> list[str]:
+    """Each message's role, LangChain types named like the APIs' roles (``ai`` is ``assistant``).
+
+    Example:
+        >>> message_roles([{"role": "user", "content": "hi"}, {"role": "assistant", "content": None}])
+        ['user', 'assistant']
+    """
+    shape = shape or detect_shape(messages)
+    if shape == "langchain":
+        return [_langchain_role(m) for m in messages]
+    return [str(m.get("role")) for m in messages]
 
 
 def conversation_parts(messages: Sequence[Any], shape: Shape | None = None) -> list[Part]:

@@ -51,7 +51,16 @@ from contextzip.compressors.structured import (
     reduce_outline,
 )
 from contextzip.errors import ConfigurationError
-from contextzip.messages import Part, Shape, conversation_parts, detect_shape, replace_parts
+from contextzip.messages import (
+    Part,
+    Shape,
+    ToolCall,
+    conversation_parts,
+    detect_shape,
+    message_roles,
+    replace_parts,
+    tool_calls,
+)
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
 
@@ -325,7 +334,9 @@ class AgentCompressor:
             why = f"{before} tokens, not above threshold_tokens={self.threshold_tokens}"
             return AgentResult(list(messages), before, before, reason=why)
         texts_by_message = _texts_by_message(parts, len(messages))
-        protected = self._protected_messages(parts, len(messages))
+        assistants = [n for n, role in enumerate(message_roles(messages, shape)) if role == "assistant"]
+        calls = list(tool_calls(messages, shape).values())
+        protected = self._protected_messages(parts, assistants, len(messages))
         replacements: dict[Any, str] = {}
         details: list[dict[str, Any]] = []
         first_seen: dict[str, Part] = {}
@@ -348,11 +359,15 @@ class AgentCompressor:
                 replacements[part.key] = f"[contextzip: same output as {who} above; original: cz:{digest}]"
                 deduplicated += 1
                 continue
-            end = _horizon_end(messages, part, parts, shape) if self.horizon == "next" else len(messages)
+            end = (
+                _horizon_end(assistants, part.message, len(messages))
+                if self.horizon == "next"
+                else len(messages)
+            )
             steps = self._steps(texts_by_message, part, end, plan)
             latest_plan = tuple(steps)
             later = [t for m in range(part.message + 1, end) for t in texts_by_message[m]]
-            later += _call_arguments(parts, messages, shape, part.message + 1, end)
+            later += _call_arguments(calls, part.message + 1, end)
             keep = [fact for fact in referenced_facts(later) if fact in part.text]
             task = texts_by_message[first_user][0] if first_user is not None else ""
             call = f"{part.call.name} {part.call.arguments}" if part.call else ""
@@ -416,12 +431,11 @@ class AgentCompressor:
 
     # -- inside -----------------------------------------------------------------------------------
 
-    def _protected_messages(self, parts: Sequence[Part], length: int) -> set[int]:
+    def _protected_messages(self, parts: Sequence[Part], assistants: Sequence[int], length: int) -> set[int]:
         protected = {p.message for p in parts if p.role in ("system", "developer")}
         user_texts = [p.message for p in parts if p.role == "user" and p.kind == "text"]
         if user_texts:
             protected.update((user_texts[0], user_texts[-1]))
-        assistants = sorted({p.message for p in parts if p.role == "assistant"} | _assistant_messages(parts))
         if self.keep_last_turns and assistants:
             cut = assistants[-min(self.keep_last_turns, len(assistants))]
             protected.update(range(cut, length))
@@ -532,34 +546,15 @@ def _first_user(parts: Sequence[Part]) -> int | None:
     return next((p.message for p in parts if p.role == "user" and p.kind == "text"), None)
 
 
-def _assistant_messages(parts: Sequence[Part]) -> set[int]:
-    """Messages that made the calls results answer (an assistant message may have no text)."""
-    return {p.call.message for p in parts if p.call is not None}
+def _horizon_end(assistants: Sequence[int], message: int, length: int) -> int:
+    """One past the first assistant message after ``message``: what the answer to it could see."""
+    following = [m for m in assistants if m > message]
+    return following[0] + 1 if following else length
 
 
-def _horizon_end(messages: Sequence[Any], part: Part, parts: Sequence[Part], shape: Shape) -> int:
-    """One past the first assistant message after ``part``: what the answer to it could see."""
-    assistants = sorted(
-        {p.message for p in parts if p.role == "assistant"} | _assistant_messages(parts)
-        | {m for m in range(len(messages)) if _role(messages[m], shape) == "assistant"}
-    )  # fmt: skip
-    following = [m for m in assistants if m > part.message]
-    return following[0] + 1 if following else len(messages)
-
-
-def _role(message: Any, shape: Shape) -> str:
-    if shape == "langchain":
-        return {"ai": "assistant", "human": "user"}.get(message.type, message.type)
-    return str(message.get("role"))
-
-
-def _call_arguments(
-    parts: Sequence[Part], messages: Sequence[Any], shape: Shape, start: int, end: int
-) -> list[str]:
+def _call_arguments(calls: Sequence[ToolCall], start: int, end: int) -> list[str]:
     """The arguments of the tool calls made in messages ``start`` to ``end``: facts they reuse."""
-    from contextzip.messages import tool_calls
-
-    return [c.arguments for c in tool_calls(messages, shape).values() if start <= c.message < end]
+    return [c.arguments for c in calls if start <= c.message < end]
 
 
 def _line_spans(original: str, text: str) -> tuple[tuple[int, int], ...]:
