@@ -76,6 +76,17 @@ def lexical_relevance(query: str | None) -> Relevance:
     return score
 
 
+def _weigh(
+    texts: Sequence[str], relevance: Relevance | None, keep: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's relevance score, and whether it holds a string from ``keep`` (it must stay)."""
+    import numpy as np
+
+    scores = np.asarray((relevance or lexical_relevance(None))(texts), dtype=np.float64)
+    held = np.array([any(k and k in text for k in keep) for text in texts], dtype=bool)
+    return scores, held
+
+
 def reduce_json(
     text: str,
     *,
@@ -106,15 +117,13 @@ def reduce_json(
     except json.JSONDecodeError as exc:
         raise ConfigurationError(f"reduce_json needs a JSON document ({exc.msg} at {exc.pos})") from None
     counter = counter or TokenCounter()
-    score = relevance or lexical_relevance(None)
     layout = _layout(text)
     items: list[tuple[tuple[Any, ...], str]] = []  # (path to a droppable item, its leaves as text)
     _collect(data, (), items)
     if not items:
         return text
     leaves = [" ".join(str(part) for part in path) + " " + text for path, text in items]
-    scores = np.asarray(score(leaves), dtype=np.float64)
-    protected = np.array([any(k and k in leaf for k in keep) for leaf in leaves], dtype=bool)
+    scores, protected = _weigh(leaves, relevance, keep)
     # whole array items (records) go first, least relevant first, then object members: the
     # records that matter are trimmed only when dropping the others was not enough
     is_member = np.array([not isinstance(path[-1], int) for path, _ in items])
@@ -230,10 +239,8 @@ def reduce_log(
     if counter.count(collapsed) <= budget:
         return collapsed
     sources = [n for _, n in entries if n >= 0]
-    scores = np.asarray((relevance or lexical_relevance(None))([lines[n] for n in sources]), dtype=np.float64)
-    severe = np.array(
-        [bool(_SEVERE.search(lines[n])) or any(k and k in lines[n] for k in keep) for n in sources]
-    )
+    scores, held = _weigh([lines[n] for n in sources], relevance, keep)
+    severe = held | np.array([bool(_SEVERE.search(lines[n])) for n in sources], dtype=bool)
     costs = np.array([counter.count(lines[n]) + 1 for n in sources], dtype=np.float64)
     room = budget - float(costs[severe].sum())
     order = np.lexsort((-np.array(sources), -scores))  # best first; among equals the newest
@@ -373,14 +380,12 @@ def reduce_outline(
               textbox 'Card number'
               button 'Pay now'
     """
-    import numpy as np
 
     counter = counter or TokenCounter()
     lines = text.splitlines()
     if counter.count(text) <= budget or len(lines) < 2:
         return text
-    scores = np.asarray((relevance or lexical_relevance(None))(lines), dtype=np.float64)
-    must = np.array([any(k and k in line for k in keep) for line in lines], dtype=bool)
+    scores, must = _weigh(lines, relevance, keep)
     return _prune_lines(lines, _indent_parents(lines), scores, must, budget, counter)
 
 
@@ -510,7 +515,6 @@ def reduce_html(
         Order 1042 shipped on May 3.
         … 1 line
     """
-    import numpy as np
 
     counter = counter or TokenCounter()
     blocks = html_blocks(text)
@@ -525,6 +529,5 @@ def reduce_html(
             heading = index
         elif parents[index] is None and heading is not None:
             parents[index] = heading
-    scores = np.asarray((relevance or lexical_relevance(None))(lines), dtype=np.float64)
-    must = np.array([any(k and k in line for k in keep) for line in lines], dtype=bool)
+    scores, must = _weigh(lines, relevance, keep)
     return _prune_lines(lines, parents, scores, must, budget, counter)
