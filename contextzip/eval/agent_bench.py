@@ -20,7 +20,6 @@ it is asked for every later turn.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import time
@@ -31,7 +30,7 @@ from typing import Any
 from contextzip.compressors.agent import AgentCompressor
 from contextzip.errors import ConfigurationError
 from contextzip.eval.agent_tasks import Trajectory
-from contextzip.messages import ConversationError, check_conversation
+from contextzip.messages import ConversationError, Shape, check_conversation
 from contextzip.tokens import TokenCounter
 
 __all__ = ["AGENT_METHODS", "AgentRow", "run_agent_eval", "to_anthropic", "write_agent_report"]
@@ -111,13 +110,16 @@ class _Methods:
     def tokens(self, messages: Sequence[dict[str, Any]]) -> int:
         return sum(self.counter.count(_text(m)) for m in messages)
 
+    def agent(self, method: str, *, fresh: bool = False) -> AgentCompressor:
+        """The compressor of ``agent`` or ``agent@R`` with the run's options; ``fresh``: nothing memoized."""
+        rate = float(method.partition("@")[2] or 0.25)
+        if fresh or rate not in self.agents:
+            self.agents[rate] = AgentCompressor(**{**self.agent_options, "rate": rate})
+        return self.agents[rate]
+
     def run(self, method: str, messages: list[dict[str, Any]], target: int, *, fresh: bool = False) -> Output:
         if method == "agent" or method.startswith("agent@"):
-            rate = float(method.partition("@")[2] or 0.25)
-            if fresh or rate not in self.agents:
-                # fresh: nothing memoized, for timing
-                self.agents[rate] = AgentCompressor(**{**self.agent_options, "rate": rate})
-            return list(enumerate(self.agents[rate].compress_messages(messages).messages))
+            return list(enumerate(self.agent(method, fresh=fresh).compress_messages(messages).messages))
         if method == "clear-tool-results":
             return clear_tool_results(messages, keep=3)
         if method == "truncate-turns":
@@ -210,8 +212,8 @@ def run_agent_eval(
             rows.append(
                 AgentRow(
                     method, trajectory.id, len(trajectory.facts), kept, runner.tokens(messages),
-                    runner.tokens([m for _, m in output]), _valid([m for _, m in output]),
-                    _valid_anthropic(runner, method, messages), compressed, stable, seconds,
+                    runner.tokens([m for _, m in output]), _valid([m for _, m in output], "openai"),
+                    _valid_anthropic(runner, method, messages, output), compressed, stable, seconds,
                 )
             )  # fmt: skip
             if progress:
@@ -246,30 +248,21 @@ def _is_agent_rate(method: str) -> bool:
         return False
 
 
-def _valid(messages: list[dict[str, Any]]) -> bool:
+def _valid(messages: list[dict[str, Any]], shape: Shape) -> bool:
     try:
-        check_conversation(messages, "openai")
+        check_conversation(messages, shape)
     except ConversationError:
         return False
     return True
 
 
-def _valid_anthropic(runner: _Methods, method: str, messages: list[dict[str, Any]]) -> bool:
-    """The method's output on the conversation in Anthropic shape (the agent reads that shape itself)."""
+def _valid_anthropic(runner: _Methods, method: str, messages: list[dict[str, Any]], output: Output) -> bool:
+    """The method's output in Anthropic shape; the agent compresses the Anthropic form itself."""
     if method != "agent" and not _is_agent_rate(method):
-        output = runner.run(method, messages, runner.tokens([m for _, m in runner.run("agent", messages, 0)]))
-        _, converted = to_anthropic([m for _, m in output])
-    else:
-        _, converted = to_anthropic(messages)
-        rate = float(method.partition("@")[2] or 0.25)
-        converted = (
-            AgentCompressor(rate=rate).compress_messages(copy.deepcopy(converted), shape="anthropic").messages
-        )
-    try:
-        check_conversation(converted, "anthropic")
-    except ConversationError:
-        return False
-    return True
+        return _valid(to_anthropic([m for _, m in output])[1], "anthropic")
+    _, converted = to_anthropic(messages)
+    compressed = runner.agent(method, fresh=True).compress_messages(converted, shape="anthropic")
+    return _valid(compressed.messages, "anthropic")
 
 
 def _text(message: dict[str, Any]) -> str:
