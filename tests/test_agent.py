@@ -197,3 +197,20 @@ def test_the_registered_compressor_reduces_segments_by_kind() -> None:
     assert result.segments[0].text == "Keep this note."
     data = json.loads(result.segments[1].text)  # still JSON
     assert data["version"] and result.segments[1].tokens_after < result.segments[1].tokens_before * 0.3
+
+
+def test_a_reducer_that_fails_leaves_its_text_and_the_rest_is_still_compressed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contextzip.compressors import agent as agent_module
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("reducer crashed")
+
+    monkeypatch.setattr(agent_module, "reduce_log", broken)
+    messages = trajectories()[0].messages  # json-decoder: grep output (a log) and decoder.py (code)
+    out = AgentCompressor(relevance="lexical", keep_last_turns=1).compress_messages(messages)
+    assert out.messages[5]["content"] == messages[5]["content"]  # the grep output, untouched
+    assert out.messages[7]["content"] != messages[7]["content"]  # decoder.py still shrinks
+    assert any("reducer crashed" in d.get("error", "") for d in out.details)
+    check_conversation(out.messages)

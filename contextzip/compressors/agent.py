@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import time
 from collections import OrderedDict
@@ -70,6 +71,8 @@ if TYPE_CHECKING:
     from contextzip.protocol import Compressor
 
 __all__ = ["AgentCompressor", "AgentResult", "PlanStep", "extract_plan", "referenced_facts", "sniff_kind"]
+
+logger = logging.getLogger(__name__)
 
 HORIZONS = ("next", "all")
 PROSE = ("mig", "mig-tokens")
@@ -371,9 +374,16 @@ class AgentCompressor:
             keep = [fact for fact in referenced_facts(later) if fact in part.text]
             task = texts_by_message[first_user][0] if first_user is not None else ""
             call = f"{part.call.name} {part.call.arguments}" if part.call else ""
-            new = self._reduce(
-                part.text, count, [call, *steps, task], keep, part.call.arguments if part.call else ""
-            )
+            try:
+                new = self._reduce(
+                    part.text, count, [call, *steps, task], keep, part.call.arguments if part.call else ""
+                )
+            except ConfigurationError:
+                raise
+            except Exception as exc:  # fail open: this text stays as it was, the rest goes on
+                logger.warning("left message %d unchanged: %s: %s", part.message, type(exc).__name__, exc)
+                details.append({"key": part.key, "before": count, "after": count, "error": repr(exc)})
+                continue
             after = self.counter.count(new)
             if after >= count:
                 continue
@@ -381,12 +391,9 @@ class AgentCompressor:
             replacements[part.key] = new
             details.append({"key": part.key, "before": count, "after": after, "kept_facts": len(keep)})
         if not replacements:
+            why = "every reducer failed" if details else "nothing old and long enough to compress"
             return AgentResult(
-                list(messages),
-                before,
-                before,
-                plan=latest_plan,
-                reason="nothing old and long enough to compress",
+                list(messages), before, before, plan=latest_plan, reason=why, details=tuple(details)
             )
         out = replace_parts(messages, replacements, shape)
         after_total = before - sum(counts[n] for n, p in enumerate(parts) if p.key in replacements)
