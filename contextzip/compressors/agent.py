@@ -102,6 +102,11 @@ _AXTREE_ROLES = (
 _AXTREE_LINE = re.compile(rf"^\s*(?:\[\d+\]\s+)?(?:{_AXTREE_ROLES})\b")
 _HTML = re.compile(r"<(?:!doctype\s+html|html|body|div|p|table|ul|section|article)\b", re.I)
 
+_PARAGRAPH = re.compile(r"(?:[^\n]*\S[^\n]*(?:\n|$))+")  # a run of non-blank lines
+
+#: A prompt's first or last paragraph up to this many tokens is an instruction or a question.
+EDGE_TOKENS = 120
+
 #: Tool results and documents shorter than this are left alone.
 DEFAULT_MIN_TOKENS = 200
 
@@ -234,9 +239,18 @@ def sniff_kind(text: str, call_arguments: str = "") -> str:
     grep_like = sum(bool(_GREP_LINE.match(line)) for line in lines) >= 0.5 * len(lines) if lines else False
     if _CODE_PATH.search(call_arguments) and not grep_like:
         return "code"
+    if _wrapped_prose(stripped, lines):
+        return "text"
     if len(lines) >= 8 and sum(len(line) < 200 for line in lines) >= 0.8 * len(lines):
         return "log"
     return "text"
+
+
+def _wrapped_prose(text: str, lines: Sequence[str]) -> bool:
+    """Hard-wrapped prose (Markdown, READMEs): long lines of words, few symbols or digits."""
+    words_per_line = sum(len(line.split()) for line in lines) / max(len(lines), 1)
+    letters = sum(c.isalpha() or c == " " for c in text) / max(len(text), 1)
+    return words_per_line >= 9 and letters >= 0.85
 
 
 class AgentCompressor:
@@ -246,6 +260,9 @@ class AgentCompressor:
         rate: Share of its tokens each compressed text keeps.
         min_tokens: Texts shorter than this are left alone.
         keep_last_turns: Turns (an assistant message and what follows it) kept verbatim.
+        keep_latest_user: When false, the latest user message is compressed too (a prompt
+            that carries its own documents): its first and last paragraphs, where
+            instructions and questions sit, stay verbatim and steer what the middle keeps.
         next_steps: Steps of the plan ahead that relevance looks at.
         horizon: ``"next"``: a result is read against what the conversation held when the
             assistant answered it (cache-stable); ``"all"``: against the current plan and
@@ -284,6 +301,7 @@ class AgentCompressor:
         rate: float = 0.25,
         min_tokens: int = DEFAULT_MIN_TOKENS,
         keep_last_turns: int = 2,
+        keep_latest_user: bool = True,
         next_steps: int = 3,
         horizon: str = "next",
         threshold_tokens: int = 0,
@@ -307,6 +325,7 @@ class AgentCompressor:
         self.rate = rate
         self.min_tokens = min_tokens
         self.keep_last_turns = keep_last_turns
+        self.keep_latest_user = keep_latest_user
         self.next_steps = next_steps
         self.horizon = horizon
         self.threshold_tokens = threshold_tokens
@@ -344,6 +363,7 @@ class AgentCompressor:
         details: list[dict[str, Any]] = []
         first_seen: dict[str, Part] = {}
         first_user = _first_user(parts)
+        latest_user = _latest_user(parts)
         deduplicated = 0
         latest_plan: tuple[str, ...] = ()
         for part, count in zip(parts, counts, strict=True):
@@ -375,9 +395,13 @@ class AgentCompressor:
             task = texts_by_message[first_user][0] if first_user is not None else ""
             call = f"{part.call.name} {part.call.arguments}" if part.call else ""
             try:
-                new = self._reduce(
-                    part.text, count, [call, *steps, task], keep, part.call.arguments if part.call else ""
-                )
+                if part.message == latest_user and part.kind == "text":
+                    own_task = part.message == first_user  # the prompt is the task: its edges steer
+                    new = self._reduce_between_edges(part.text, [*steps, "" if own_task else task], keep)
+                else:
+                    new = self._reduce(
+                        part.text, count, [call, *steps, task], keep, part.call.arguments if part.call else ""
+                    )
             except ConfigurationError:
                 raise
             except Exception as exc:  # fail open: this text stays as it was, the rest goes on
@@ -446,6 +470,8 @@ class AgentCompressor:
         if self.keep_last_turns and assistants:
             cut = assistants[-min(self.keep_last_turns, len(assistants))]
             protected.update(range(cut, length))
+        if user_texts and not self.keep_latest_user:
+            protected.discard(user_texts[-1])
         return protected
 
     def _steps(self, texts: list[list[str]], part: Part, end: int, plan: Sequence[str] | None) -> list[str]:
@@ -489,6 +515,27 @@ class AgentCompressor:
         if len(self._memo) > 4096:
             self._memo.popitem(last=False)
         return result
+
+    def _reduce_between_edges(self, text: str, query: list[str], keep: list[str]) -> str:
+        """Compress a prompt's middle; its short first and last paragraphs stay and steer."""
+        paragraphs = [m.span() for m in _PARAGRAPH.finditer(text)]
+        start, end = 0, len(text)
+        edges = []
+        if len(paragraphs) >= 2:
+            for span in (paragraphs[0], paragraphs[-1]):
+                edge = text[span[0] : span[1]]
+                if self.counter.count(edge) <= EDGE_TOKENS:
+                    edges.append(edge)
+                    start, end = (span[1], end) if span == paragraphs[0] else (start, span[0])
+        middle = text[start:end]
+        count = self.counter.count(middle)
+        if count < self.min_tokens:
+            return text
+        reduced = self._reduce(middle, count, [*edges, *query], keep, "")
+        # the middle's own leading and trailing whitespace keeps the paragraphs apart
+        lead = middle[: len(middle) - len(middle.lstrip())]
+        trail = middle[len(middle.rstrip()) :]
+        return f"{text[:start]}{lead}{reduced}{trail}{text[end:]}"
 
     def _relevance(self, query: list[str]) -> Relevance:
         lexical = lexical_relevance(" ".join(query))
@@ -551,6 +598,10 @@ def _texts_by_message(parts: Sequence[Part], length: int) -> list[list[str]]:
 
 def _first_user(parts: Sequence[Part]) -> int | None:
     return next((p.message for p in parts if p.role == "user" and p.kind == "text"), None)
+
+
+def _latest_user(parts: Sequence[Part]) -> int | None:
+    return next((p.message for p in reversed(parts) if p.role == "user" and p.kind == "text"), None)
 
 
 def _horizon_end(assistants: Sequence[int], message: int, length: int) -> int:
