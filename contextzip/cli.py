@@ -76,6 +76,9 @@ def _build_parser() -> argparse.ArgumentParser:
     commands.add_parser("methods", help="list the available compressors")
     _add_eval_parser(commands)
     _add_train_parser(commands)
+    from contextzip.proxy.serve import add_serve_parser
+
+    add_serve_parser(commands)
     return parser
 
 
@@ -159,6 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _eval(args)
         if args.command == "train":
             return _train(args)
+        if args.command == "serve":
+            from contextzip.proxy.serve import serve
+
+            return serve(args)
         return _compress(args)
     except ConfigurationError as exc:
         return _fail(str(exc), EXIT_USAGE)

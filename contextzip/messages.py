@@ -36,6 +36,7 @@ from contextzip.errors import ConfigurationError
 __all__ = [
     "ConversationError",
     "Part",
+    "Path",
     "Shape",
     "ToolCall",
     "check_conversation",

@@ -38,7 +38,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,7 @@ from contextzip.compressors.structured import (
 from contextzip.errors import ConfigurationError
 from contextzip.messages import (
     Part,
+    Path,
     Shape,
     ToolCall,
     conversation_parts,
@@ -339,7 +340,12 @@ class AgentCompressor:
     # -- conversations ------------------------------------------------------------------------
 
     def compress_messages(
-        self, messages: Sequence[Any], *, plan: Sequence[str] | None = None, shape: Shape | None = None
+        self,
+        messages: Sequence[Any],
+        *,
+        plan: Sequence[str] | None = None,
+        shape: Shape | None = None,
+        only: Collection[Path] | None = None,
     ) -> AgentResult:
         """Compress a conversation in OpenAI, Anthropic or LangChain shape.
 
@@ -347,6 +353,9 @@ class AgentCompressor:
             messages: The conversation; it is not changed.
             plan: The remaining steps, first next; ``None`` reads the plan from the conversation.
             shape: The conversation's shape, when it should not be detected.
+            only: Keys of the parts (:func:`~contextzip.messages.conversation_parts`) that may
+                be compressed; the others are read, never changed (``None``: every part the
+                rules above allow).
         """
         shape = shape or detect_shape(messages)
         parts = conversation_parts(messages, shape)
@@ -372,7 +381,11 @@ class AgentCompressor:
             earlier = first_seen.get(digest) if is_result else None
             if is_result:
                 first_seen.setdefault(digest, part)
-            if part.message in protected or count < self.min_tokens:
+            if (
+                part.message in protected
+                or count < self.min_tokens
+                or (only is not None and part.key not in only)
+            ):
                 continue
             if part.kind == "text" and part.role != "user":
                 continue

@@ -1,0 +1,355 @@
+"""The compression proxy: an ASGI app in front of an OpenAI-compatible or Anthropic API.
+
+Routes:
+
+* ``POST /v1/chat/completions``, ``POST /v1/messages``, ``POST /v1/responses``: the body is
+  compressed by :class:`~contextzip.proxy.policy.CompressionPolicy`, then forwarded; the
+  response (streamed or not) is relayed chunk by chunk as it arrives, with the upstream's
+  status and headers and ``x-contextzip-*`` headers added;
+* every other path and method: forwarded byte for byte, request and response streamed;
+* ``/healthz``, ``/readyz`` (ready once the models are loaded), ``/metrics`` (Prometheus).
+
+Failures answer in the API's own error shape: a malformed body 400, a body over
+``max_body_bytes`` 413, a missing or wrong proxy access key 401, an unreachable upstream
+502, an upstream timeout 504. Compression that raises or overruns
+``compression_timeout_s`` is logged and counted, and the original request goes upstream
+(fail-open). Keys never reach logs or metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from contextzip.errors import ConfigurationError
+from contextzip.proxy.bodies import Api
+from contextzip.proxy.cache import MemoryCache, RedisCache, TextCache
+from contextzip.proxy.metrics import ProxyMetrics, cached_tokens
+from contextzip.proxy.policy import CompressionPolicy, Outcome, parse_control
+from contextzip.proxy.settings import ProxySettings
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("contextzip.proxy")
+
+#: Headers that belong to one connection, not to the request or response they travel with.
+_HOP_BY_HOP = frozenset(
+    ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+     "transfer-encoding", "upgrade", "host", "content-length"]
+)  # fmt: skip
+_OWN_HEADERS = ("x-contextzip", "x-contextzip-key")
+_ROUTES: dict[str, Api] = {
+    "/v1/chat/completions": "openai",
+    "/v1/messages": "anthropic",
+    "/v1/responses": "responses",
+}
+#: Responses are read for usage (cached tokens) up to this size; larger ones are relayed unread.
+_USAGE_SCAN_BYTES = 4 * 1024 * 1024
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def error_response(api: Api | None, status: int, message: str, kind: str) -> JSONResponse:
+    """An error in the shape the client's SDK parses: Anthropic's or OpenAI's."""
+    if api == "anthropic":
+        return JSONResponse(
+            {"type": "error", "error": {"type": kind, "message": message}}, status_code=status
+        )
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "param": None, "code": None}}, status_code=status
+    )
+
+
+class Proxy:
+    """The app's state: settings, the upstream client, the policy, metrics."""
+
+    def __init__(self, settings: ProxySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        cache: TextCache = (
+            RedisCache(settings.redis_url, ttl_s=settings.cache_ttl_s)
+            if settings.redis_url
+            else MemoryCache(settings.cache_size)
+        )
+        self.policy = CompressionPolicy(settings, cache)
+        self.metrics = ProxyMetrics()
+        timeout = httpx.Timeout(settings.upstream_timeout_s, connect=settings.connect_timeout_s)
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+        self.client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+        # compression is CPU work: a small pool, so a burst queues instead of thrashing
+        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="contextzip")
+        self.ready = threading.Event()
+
+    def warm_up(self) -> None:
+        """Load the models a first request would, so /readyz answers only when they are in memory."""
+        try:
+            prose = " ".join(f"Sentence {i} of a warm-up document about caches." for i in range(80))
+            body = {"messages": [{"role": "user", "content": f"Warm up.\n\n{prose}\n\nWhat is this?"}]}
+            self.policy.compress("openai", body) if self.settings.enabled else None
+        except Exception as exc:  # not ready is better than not serving: requests fail open
+            logger.warning("warm-up failed: %s: %s", type(exc).__name__, exc)
+        finally:
+            self.ready.set()
+
+    # -- requests ------------------------------------------------------------------------------
+
+    async def handle(self, request: Request, api: Api | None) -> Response:
+        refused = self._check_access(request, api)
+        if refused is not None:
+            return refused
+        if api is None:
+            has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+            return await self._forward(request, None, request.stream() if has_body else b"", None)
+        try:
+            raw = await self._read_body(request)
+        except _BodyTooLarge:
+            return error_response(
+                api, 413, f"request body over {self.settings.max_body_bytes} bytes", "request_too_large"
+            )
+        try:
+            control = parse_control(request.headers.get("x-contextzip"))
+        except ConfigurationError as exc:
+            return error_response(api, 400, str(exc), "invalid_request_error")
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            return error_response(api, 400, f"request body is not valid JSON: {exc}", "invalid_request_error")
+        if not isinstance(body, dict):
+            return error_response(api, 400, "request body must be a JSON object", "invalid_request_error")
+        outcome = await self._compress(api, body, control)
+        content = raw if outcome is None or outcome.body is None else json.dumps(outcome.body).encode()
+        return await self._forward(request, api, content, outcome)
+
+    async def _compress(self, api: Api, body: dict[str, Any], control: Any) -> Outcome | None:
+        route = api
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        try:
+            work = loop.run_in_executor(self.executor, self.policy.compress, api, body, control)
+            outcome = await asyncio.wait_for(work, self.settings.compression_timeout_s)
+        except TimeoutError:
+            self._fail_open(route, "timeout", f"over {self.settings.compression_timeout_s}s")
+            return None
+        except Exception as exc:
+            self._fail_open(route, "error", f"{type(exc).__name__}: {exc}")
+            return None
+        finally:
+            self.metrics.compression_seconds.labels(route).observe(time.perf_counter() - started)
+        self.metrics.tokens_before.labels(route).inc(outcome.tokens_before)
+        self.metrics.tokens_after.labels(route).inc(outcome.tokens_after)
+        self.metrics.tokens_saved.labels(route).inc(outcome.tokens_before - outcome.tokens_after)
+        return outcome
+
+    def _fail_open(self, route: str, reason: str, detail: str) -> None:
+        self.metrics.fail_opens.labels(route, reason).inc()
+        logger.warning(
+            json.dumps({"event": "fail_open", "route": route, "reason": reason, "detail": detail[:500]})
+        )
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _BodyTooLarge
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _check_access(self, request: Request, api: Api | None) -> Response | None:
+        keys = self.settings.access_keys
+        if not keys:
+            return None
+        presented = request.headers.get("x-contextzip-key")
+        if presented is None and self.settings.upstream_api_key is not None:
+            # the client's own key header carries the proxy key, as it is replaced upstream anyway
+            presented = request.headers.get("x-api-key") or request.headers.get(
+                "authorization", ""
+            ).removeprefix("Bearer ")
+        if presented and any(hmac.compare_digest(presented, k.get_secret_value()) for k in keys):
+            return None
+        self.metrics.requests.labels(api or "passthrough", "unauthorized").inc()
+        return error_response(api, 401, "missing or invalid contextzip access key", "authentication_error")
+
+    # -- upstream ------------------------------------------------------------------------------
+
+    def _upstream_headers(self, request: Request, api: Api | None) -> dict[str, str]:
+        headers = {
+            name: value
+            for name, value in request.headers.items()
+            if name.lower() not in _HOP_BY_HOP and name.lower() not in _OWN_HEADERS
+        }
+        if api is None and "content-length" in request.headers:  # a streamed upload keeps its length
+            headers["content-length"] = request.headers["content-length"]
+        key = self.settings.upstream_api_key
+        if key is not None:
+            for name in [n for n in headers if n.lower() in ("authorization", "x-api-key")]:
+                del headers[name]
+            if api == "anthropic":
+                headers["x-api-key"] = key.get_secret_value()
+            else:
+                headers["authorization"] = f"Bearer {key.get_secret_value()}"
+        if api is not None:
+            # read usage (cached tokens) from the response; the client still gets plain bytes
+            headers = {n: v for n, v in headers.items() if n.lower() != "accept-encoding"}
+            headers["accept-encoding"] = "identity"
+        return headers
+
+    def _upstream_url(self, request: Request, api: Api | None) -> str:
+        base = self.settings.upstream
+        if api == "anthropic" and self.settings.anthropic_upstream:
+            base = self.settings.anthropic_upstream
+        query = request.url.query
+        return f"{base}{request.url.path}" + (f"?{query}" if query else "")
+
+    async def _forward(
+        self, request: Request, api: Api | None, content: Any, outcome: Outcome | None
+    ) -> Response:
+        route = api or "passthrough"
+        upstream = self.client.build_request(
+            request.method, self._upstream_url(request, api), headers=self._upstream_headers(request, api),
+            content=content,
+        )  # fmt: skip
+        started = time.perf_counter()
+        try:
+            response = await self.client.send(upstream, stream=True)
+        except httpx.TimeoutException as exc:
+            self.metrics.requests.labels(route, "upstream_timeout").inc()
+            return error_response(api, 504, f"upstream timed out ({type(exc).__name__})", "timeout_error")
+        except httpx.HTTPError as exc:
+            self.metrics.requests.labels(route, "upstream_unreachable").inc()
+            return error_response(
+                api, 502, f"upstream unreachable ({type(exc).__name__})", "api_connection_error"
+            )
+        self.metrics.upstream_seconds.labels(route).observe(time.perf_counter() - started)
+        headers = [(n, v) for n, v in response.headers.multi_items() if n.lower() not in _HOP_BY_HOP]
+        if response.headers.get("content-length") and "content-encoding" not in response.headers:
+            headers.append(("content-length", response.headers["content-length"]))
+        if outcome is not None:
+            headers += _outcome_headers(outcome)
+        self.metrics.requests.labels(
+            route, "forwarded" if outcome is None or outcome.body is None else "compressed"
+        ).inc()
+        self._log(request, route, response.status_code, outcome, started)
+        relay = self._relay(response, route, api is not None)
+        return StreamingResponse(relay, status_code=response.status_code, headers=dict(_merge(headers)))
+
+    async def _relay(self, response: httpx.Response, route: str, scan: bool) -> AsyncIterator[bytes]:
+        seen = bytearray()
+        try:
+            async for chunk in response.aiter_raw():
+                if scan and len(seen) < _USAGE_SCAN_BYTES:
+                    seen += chunk
+                yield chunk
+        finally:
+            await response.aclose()  # also when the client went away: the upstream request stops
+        cached = cached_tokens(bytes(seen)) if scan else None
+        if cached:
+            self.metrics.upstream_cached_tokens.labels(route).inc(cached)
+
+    def _log(
+        self, request: Request, route: str, status: int, outcome: Outcome | None, started: float
+    ) -> None:
+        record: dict[str, Any] = {
+            "event": "request", "route": route, "method": request.method, "path": request.url.path,
+            "status": status, "upstream_ms": round((time.perf_counter() - started) * 1000, 1),
+        }  # fmt: skip
+        if outcome is not None:
+            record.update(
+                tokens_before=outcome.tokens_before, tokens_after=outcome.tokens_after,
+                compressed=outcome.compressed, reused=outcome.reused, reason=outcome.reason,
+            )  # fmt: skip
+        logger.info(json.dumps(record))
+
+
+def _outcome_headers(outcome: Outcome) -> list[tuple[str, str]]:
+    return [
+        ("x-contextzip-tokens-before", str(outcome.tokens_before)),
+        ("x-contextzip-tokens-after", str(outcome.tokens_after)),
+        ("x-contextzip-tokens-saved", str(outcome.tokens_before - outcome.tokens_after)),
+        ("x-contextzip-ratio", f"{outcome.ratio:.3f}"),
+        ("x-contextzip-method", outcome.method),
+    ]
+
+
+def _merge(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Repeated headers joined by commas (set-cookie excepted), as a dict of headers needs."""
+    merged: dict[str, tuple[str, str]] = {}
+    for name, value in headers:
+        low = name.lower()
+        if low in merged and low != "set-cookie":
+            merged[low] = (merged[low][0], f"{merged[low][1]}, {value}")
+        else:
+            merged[low] = (name, value)
+    return list(merged.values())
+
+
+def _endpoint(proxy: Proxy, api: Api) -> Any:
+    async def compressing(request: Request) -> Response:
+        return await proxy.handle(request, api)
+
+    return compressing
+
+
+def create_app(
+    settings: ProxySettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The proxy as an ASGI app (``uvicorn.run(create_app(...))``).
+
+    Args:
+        settings: The settings; ``None`` reads them from the environment and config file.
+        transport: An httpx transport for the upstream (tests, custom TLS).
+    """
+    proxy = Proxy(settings or ProxySettings(), transport)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(target=proxy.warm_up, name="contextzip-warm-up", daemon=True).start()
+        yield
+        await proxy.client.aclose()
+        proxy.executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(
+        title="contextzip proxy", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.state.proxy = proxy
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        if proxy.ready.is_set():
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "loading models"}, status_code=503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(proxy.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    for path, api in _ROUTES.items():
+        app.add_api_route(path, _endpoint(proxy, api), methods=["POST"], include_in_schema=False)
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    async def passthrough(request: Request, path: str) -> Response:
+        return await proxy.handle(request, None)
+
+    return app

@@ -1,0 +1,139 @@
+"""The proxy's settings: environment (``CONTEXTZIP_*``), a TOML or JSON file, or arguments.
+
+Precedence, highest first: arguments (``contextzip serve --rate 0.3``), environment
+variables, the config file (``CONTEXTZIP_CONFIG`` or ``--config``), the defaults below.
+Per-model policy comes from ``models``, a table of glob patterns::
+
+    # contextzip.toml
+    upstream = "https://api.openai.com"
+    rate = 0.3
+    [models."gpt-4o*"]
+    rate = 0.5
+    [models."o1*"]
+    enabled = false
+
+Example:
+    >>> s = ProxySettings(upstream="http://127.0.0.1:9", models={"gpt-4o*": {"rate": 0.5}})
+    >>> s.policy_for("gpt-4o-mini").rate, s.policy_for("claude-3").rate
+    (0.5, 0.3)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    JsonConfigSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["METHODS", "Policy", "ProxySettings"]
+
+#: The compression methods a request may name, and the agent-state compressor options each sets.
+METHODS: dict[str, dict[str, Any]] = {
+    "agent": {},  # structure-aware reducers, sentence embeddings for relevance, MIG for prose
+    "agent-tokens": {"prose": "mig-tokens"},  # prose also through the query-aware token classifier
+    "lexical": {"relevance": "lexical"},  # no model: query words only (fastest)
+}
+
+
+class Policy(BaseModel):
+    """What the proxy compresses, for one model (or all)."""
+
+    enabled: bool = True
+    rate: float = Field(default=0.3, gt=0, lt=1, description="share of its tokens a compressed text keeps")
+    method: str = "agent"
+    min_tokens: int = Field(default=500, ge=0, description="texts shorter than this pass untouched")
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if value not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {value!r}")
+        return value
+
+
+class ProxySettings(BaseSettings):
+    """Everything ``contextzip serve`` reads; see the module docs for the sources."""
+
+    model_config = SettingsConfigDict(env_prefix="CONTEXTZIP_", env_nested_delimiter="__", extra="forbid")
+
+    upstream: str = Field(default="https://api.openai.com", description="OpenAI-compatible base URL")
+    anthropic_upstream: str | None = Field(
+        default=None, description="base URL for /v1/messages (default: upstream)"
+    )
+    upstream_api_key: SecretStr | None = Field(
+        default=None, description="sent upstream instead of the client's key"
+    )
+    access_keys: list[SecretStr] = Field(default_factory=list, description="keys clients must present")
+    host: str = "127.0.0.1"
+    port: int = 8787
+    enabled: bool = True
+    rate: float = Field(default=0.3, gt=0, lt=1)
+    method: str = "agent"
+    min_tokens: int = Field(default=500, ge=0)
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict, description="glob -> policy overrides")
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    compression_timeout_s: float = Field(default=5.0, gt=0)
+    upstream_timeout_s: float = Field(default=600.0, gt=0)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    cache_size: int = Field(default=4096, ge=0, description="compressed texts kept in memory")
+    redis_url: str | None = Field(default=None, description="share the cache between replicas")
+    cache_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+    log_level: str = "info"
+
+    config_file: Path | None = Field(default=None, exclude=True)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self.upstream = self.upstream.rstrip("/")
+        if self.anthropic_upstream:
+            self.anthropic_upstream = self.anthropic_upstream.rstrip("/")
+        self.policy_for(None)
+        for pattern in self.models:
+            self.policy_for(pattern)  # a bad override fails at start, not on a request
+
+    def policy_for(self, model: str | None) -> Policy:
+        """The policy for ``model``: the defaults, then every matching ``models`` pattern in order."""
+        values: dict[str, Any] = {
+            "enabled": self.enabled, "rate": self.rate, "method": self.method, "min_tokens": self.min_tokens,
+        }  # fmt: skip
+        for pattern, override in self.models.items():
+            if model is not None and fnmatch.fnmatchcase(model, pattern):
+                values.update(override)
+        return Policy(**values)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings]
+        path = _config_path(init_settings)
+        if path is not None:
+            reader = TomlConfigSettingsSource if path.suffix == ".toml" else JsonConfigSettingsSource
+            sources.append(reader(settings_cls, path))
+        return tuple(sources)
+
+
+def _config_path(init_settings: PydanticBaseSettingsSource) -> Path | None:
+    import os
+
+    given = init_settings().get("config_file") or os.environ.get("CONTEXTZIP_CONFIG")
+    if not given:
+        return None
+    path = Path(given)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist (from --config or CONTEXTZIP_CONFIG)")
+    if path.suffix not in (".toml", ".json"):
+        raise ValueError(f"config file {path} must be .toml or .json")
+    return path
