@@ -33,6 +33,7 @@ bench: $(STAMPS)/all
 	$(BIN)/python -m bench.selfinfo
 	$(BIN)/python -m bench.token_classifier
 	$(BIN)/python -m bench.default_model
+	$(BIN)/python -m bench.proxy
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,7 +23,7 @@ from starlette.routing import Route
 
 SEEN: list[dict[str, Any]] = []
 EVENTS: list[str] = []
-CHUNK_DELAY_S = 0.2
+CHUNK_DELAY_S = float(os.environ.get("FAKE_UPSTREAM_DELAY_S", "0.2"))
 HEADERS = {"x-request-id": "req_fake_123", "x-ratelimit-remaining-requests": "4999"}
 USAGE = {
     "prompt_tokens": 100,
@@ -34,8 +35,13 @@ USAGE = {
 
 async def record(request: Request) -> dict[str, Any]:
     raw = await request.body()
-    entry = {"method": request.method, "path": request.url.path, "query": request.url.query,
-             "headers": dict(request.headers), "body_b64": base64.b64encode(raw).decode()}  # fmt: skip
+    entry = {
+        "method": request.method,
+        "path": request.url.path,
+        "query": request.url.query,
+        "headers": dict(request.headers),
+        "body_b64": base64.b64encode(raw).decode(),
+    }
     SEEN.append(entry)
     try:
         return json.loads(raw) if raw else {}
@@ -110,11 +116,16 @@ async def chat_completions(request: Request) -> Response:
         return StreamingResponse(sse(events), media_type="text/event-stream", headers=HEADERS)
     message = {"role": "assistant", "content": "".join(words), "refusal": None}
     return JSONResponse(
-        {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": body.get("model"),
-         "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
-         "usage": USAGE},
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 1,
+            "model": body.get("model"),
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
+            "usage": USAGE,
+        },
         headers=HEADERS,
-    )  # fmt: skip
+    )
 
 
 async def messages(request: Request) -> Response:
@@ -128,49 +139,91 @@ async def messages(request: Request) -> Response:
         "cache_read_input_tokens": 80,
         "cache_creation_input_tokens": 0,
     }
-    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": body.get("model"),
-               "content": [{"type": "text", "text": "Hello from upstream"}], "stop_reason": "end_turn",
-               "stop_sequence": None, "usage": usage}  # fmt: skip
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model"),
+        "content": [{"type": "text", "text": "Hello from upstream"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": usage,
+    }
     if not body.get("stream"):
         return JSONResponse(message, headers={**HEADERS, "request-id": "req_fake_123"})
     events = [
         {"type": "message_start", "message": {**message, "content": [], "stop_reason": None}},
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        *[{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}}
-          for w in ["Hello", " from", " upstream"]],
+        *[
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}}
+            for w in ["Hello", " from", " upstream"]
+        ],
         {"type": "content_block_stop", "index": 0},
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-         "usage": {"output_tokens": 2}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 2},
+        },
         {"type": "message_stop"},
-    ]  # fmt: skip
+    ]
     return StreamingResponse(sse(events, named=True), media_type="text/event-stream", headers=HEADERS)
 
 
 async def responses(request: Request) -> Response:
     body = await record(request)
-    output = [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
-               "content": [{"type": "output_text", "text": "Hello from upstream", "annotations": []}]}]  # fmt: skip
-    usage = {"input_tokens": 100, "output_tokens": 2, "total_tokens": 102,
-             "input_tokens_details": {"cached_tokens": 32}, "output_tokens_details": {"reasoning_tokens": 0}}  # fmt: skip
+    output = [
+        {
+            "type": "message",
+            "id": "msg_1",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "Hello from upstream", "annotations": []}],
+        }
+    ]
+    usage = {
+        "input_tokens": 100,
+        "output_tokens": 2,
+        "total_tokens": 102,
+        "input_tokens_details": {"cached_tokens": 32},
+        "output_tokens_details": {"reasoning_tokens": 0},
+    }
     return JSONResponse(
-        {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "model": body.get("model"),
-         "output": output, "usage": usage, "parallel_tool_calls": True, "tool_choice": "auto", "tools": []},
+        {
+            "id": "resp_1",
+            "object": "response",
+            "created_at": 1,
+            "status": "completed",
+            "model": body.get("model"),
+            "output": output,
+            "usage": usage,
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+        },
         headers=HEADERS,
-    )  # fmt: skip
+    )
 
 
 async def models(request: Request) -> Response:
     await record(request)
-    return JSONResponse({"object": "list", "data": [{"id": "fake-model", "object": "model", "created": 1,
-                                                      "owned_by": "fake"}]}, headers=HEADERS)  # fmt: skip
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": [{"id": "fake-model", "object": "model", "created": 1, "owned_by": "fake"}],
+        },
+        headers=HEADERS,
+    )
 
 
 async def echo(request: Request) -> Response:
     """Answers with the exact bytes it got, to check pass-through byte for byte."""
     await record(request)
     raw = base64.b64decode(SEEN[-1]["body_b64"])
-    return Response(raw, media_type=request.headers.get("content-type", "application/octet-stream"),
-                    headers={"x-echo-length": str(len(raw))})  # fmt: skip
+    return Response(
+        raw,
+        media_type=request.headers.get("content-type", "application/octet-stream"),
+        headers={"x-echo-length": str(len(raw))},
+    )
 
 
 async def seen(request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""Real servers for the proxy tests and benchmark: the fake upstream (its own process) and the proxy (uvicorn)."""
+"""Real servers for the proxy tests and benchmark: the fake upstream (own process) and the proxy."""
 
 from __future__ import annotations
 
@@ -41,8 +41,19 @@ def wait_until_up(url: str, timeout: float = 60.0) -> None:
 def fake_upstream(app: str = "tests.fake_upstream:app") -> Iterator[str]:
     """The fake API in its own process; yields its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         url = f"http://127.0.0.1:{port}"

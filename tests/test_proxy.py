@@ -159,10 +159,15 @@ def test_protected_parts_pass_byte_identical(proxy: str, upstream: str) -> None:
         "n": 1,
         "messages": [
             {"role": "developer", "content": big},
-            {"role": "user", "content": [{"type": "text", "text": big, "cache_control": {"type": "ephemeral"}},
-                                         {"type": "text", "text": big}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": big, "cache_control": {"type": "ephemeral"}},
+                    {"type": "text", "text": big},
+                ],
+            },
         ],
-    }  # fmt: skip
+    }
     response = httpx.post(
         f"{proxy}/v1/chat/completions", json=body, headers={"x-contextzip": "method=lexical"}
     )
@@ -199,10 +204,18 @@ def test_anthropic_sdk_through_the_proxy(proxy: str, upstream: str, stream: bool
     thinking = {"type": "thinking", "thinking": "The user wants the log read.", "signature": "sig-abc"}
     messages: list[dict[str, Any]] = [
         {"role": "user", "content": "Read the build configuration."},
-        {"role": "assistant", "content": [thinking, {"type": "tool_use", "id": "tu_1", "name": "config", "input": {}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "tu_1", "content": tool_output()},
-                                     {"type": "text", "text": "Which compiler was used?"}]},
-    ]  # fmt: skip
+        {
+            "role": "assistant",
+            "content": [thinking, {"type": "tool_use", "id": "tu_1", "name": "config", "input": {}}],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "tu_1", "content": tool_output()},
+                {"type": "text", "text": "Which compiler was used?"},
+            ],
+        },
+    ]
     system = [{"type": "text", "text": SYSTEM * 30, "cache_control": {"type": "ephemeral"}}]
     if stream:
         with client.messages.stream(model="claude-x", max_tokens=64, system=system, messages=messages) as s:
@@ -256,8 +269,9 @@ def test_other_paths_pass_through_byte_for_byte(proxy: str, upstream: str) -> No
     models = openai_client(proxy).models.list()
     assert [m.id for m in models.data] == ["fake-model"]
     payload = bytes(range(256)) * 1000  # not JSON, not UTF-8
-    response = httpx.post(f"{proxy}/v1/echo?purpose=test", content=payload,
-                          headers={"content-type": "application/octet-stream"})  # fmt: skip
+    response = httpx.post(
+        f"{proxy}/v1/echo?purpose=test", content=payload, headers={"content-type": "application/octet-stream"}
+    )
     assert response.status_code == 200 and response.content == payload
     request = seen(upstream)[-1]
     assert request["query"] == "purpose=test" and base64.b64decode(request["body_b64"]) == payload
@@ -325,9 +339,10 @@ def test_compression_failure_forwards_the_original_and_is_counted(
         raw = json.dumps({"model": "m", "messages": rag_messages()}).encode()
         with caplog.at_level(logging.WARNING, logger="contextzip.proxy"):
             response = httpx.post(
-                f"{proxy}/v1/chat/completions", content=raw,
+                f"{proxy}/v1/chat/completions",
+                content=raw,
                 headers={"content-type": "application/json", "authorization": f"Bearer {KEY}"},
-            )  # fmt: skip
+            )
         assert response.status_code == 200 and "x-contextzip-method" not in response.headers
         assert base64.b64decode(seen(upstream)[-1]["body_b64"]) == raw
         metrics = httpx.get(f"{proxy}/metrics").text
@@ -400,8 +415,13 @@ def test_health_readiness_and_metrics(proxy: str) -> None:
     assert httpx.get(f"{proxy}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{proxy}/readyz").json() == {"status": "ready"}
     metrics = httpx.get(f"{proxy}/metrics").text
-    for name in ("contextzip_requests_total", "contextzip_tokens_saved_total", "contextzip_compression_seconds",
-                 "contextzip_upstream_seconds", "contextzip_upstream_cached_tokens_total"):  # fmt: skip
+    for name in (
+        "contextzip_requests_total",
+        "contextzip_tokens_saved_total",
+        "contextzip_compression_seconds",
+        "contextzip_upstream_seconds",
+        "contextzip_upstream_cached_tokens_total",
+    ):
         assert name in metrics
 
 
@@ -415,3 +435,41 @@ def test_settings_from_a_config_file_and_env(tmp_path: Any, monkeypatch: pytest.
     assert settings.policy_for("gpt-4o-mini").rate == 0.6 and settings.policy_for("o3").rate == 0.4
     with pytest.raises(ValueError, match="method"):
         ProxySettings(models={"x*": {"method": "nope"}})
+
+
+def test_replicas_sharing_redis_send_the_same_compressed_history(upstream: str) -> None:
+    import threading
+
+    from fakeredis import TcpFakeServer
+
+    port = free_port()
+    redis_server = TcpFakeServer(("127.0.0.1", port))
+    threading.Thread(target=redis_server.serve_forever, daemon=True).start()
+    settings = ProxySettings(
+        upstream=upstream, min_tokens=200, method="lexical", redis_url=f"redis://127.0.0.1:{port}"
+    )
+    call = {"id": "call_1", "type": "function", "function": {"name": "build_config", "arguments": "{}"}}
+    conversation: list[dict[str, Any]] = [
+        {"role": "user", "content": "Which compiler flags was this Python built with?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": tool_output()},
+    ]
+    try:
+        with running_proxy(settings) as (first, _):
+            openai_client(first).chat.completions.create(model="m", messages=conversation)
+        turn_1 = last_body(upstream)["messages"]
+        conversation += [
+            {"role": "assistant", "content": "Flags: -O3."},
+            {"role": "user", "content": "And cc?"},
+        ]
+        with running_proxy(settings) as (second, app):  # another replica, its memory empty
+            raw = openai_client(second).chat.completions.with_raw_response.create(
+                model="m", messages=conversation
+            )
+        turn_2 = last_body(upstream)["messages"]
+    finally:
+        redis_server.shutdown()
+        redis_server.server_close()
+    assert len(turn_1[2]["content"]) < 0.5 * len(tool_output())
+    assert turn_2[:3] == turn_1
+    assert int(raw.headers["x-contextzip-tokens-after"]) < int(raw.headers["x-contextzip-tokens-before"])
