@@ -41,18 +41,11 @@ from typing import Any
 import httpx
 
 from bench import environment_line, markdown_table
+from tests.proxy_servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PASS_THROUGH_TARGET_MS = 3.0
 TTFB_TARGET_MS = 5.0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait(url: str, timeout: float = 300.0) -> None:
@@ -156,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     new_text_rounds = max(5, rounds // 15)
     seconds = 2.0 if args.quick else 5.0
 
-    up_port, proxy_port = _free_port(), _free_port()
+    up_port, proxy_port = free_port(), free_port()
     direct, proxy = f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{proxy_port}"
     upstream = [sys.executable, "-m", "uvicorn", "tests.fake_upstream:app", "--port", str(up_port),
                 "--log-level", "warning", "--no-access-log"]  # fmt: skip

@@ -43,7 +43,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from contextzip.compressors.agent import AgentCompressor, AgentResult
-from contextzip.errors import ConfigurationError
+from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.protocol import Compressor, get_compressor
 from contextzip.types import Budget, Segment
 
@@ -217,9 +217,7 @@ class ContextZipMiddleware(_middleware_base()):  # type: ignore[misc]
 
     def __init__(self, *, compressor: AgentCompressor | None = None, **options: Any) -> None:
         if _middleware_base() is object:
-            raise ConfigurationError(
-                "ContextZipMiddleware needs the langchain package: pip install 'contextzip[langchain]'"
-            )
+            raise missing_extra("langchain", "langchain")
         if compressor is not None and options:
             raise ConfigurationError("options apply only without compressor; configure the instance instead")
         super().__init__()
