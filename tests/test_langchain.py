@@ -303,3 +303,13 @@ def test_the_example_runs_offline() -> None:
     assert result.returncode == 0, result.stderr
     assert "facts still there: {'4.18.2': True, 'Priya Natarajan': True}" in result.stdout
     assert "answer: Floats are encoded by floatstr" in result.stdout
+
+
+def test_the_runnable_equals_the_direct_call_and_leaves_its_input_alone() -> None:
+    messages = tool_conversation()
+    before = [m.model_copy(deep=True) for m in messages]
+    options = {"rate": 0.2, "relevance": "lexical", "keep_last_turns": 1}
+    direct = compress_messages(messages, **options)
+    assert compress_messages(**options).invoke(messages) == direct
+    assert asyncio.run(compress_messages(**options).ainvoke(messages)) == direct
+    assert messages == before

@@ -427,12 +427,20 @@ def test_health_readiness_and_metrics(proxy: str) -> None:
 
 def test_settings_from_a_config_file_and_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "contextzip.toml"
-    config.write_text('upstream = "http://up.example/"\nrate = 0.4\n[models."gpt-4o*"]\nrate = 0.6\n')
+    config.write_text(
+        'upstream = "http://up.example/"\nrate = 0.4\n[routes.anthropic]\nrate = 0.2\nmethod = "lexical"\n'
+        '[models."gpt-4o*"]\nrate = 0.6\n'
+    )
     monkeypatch.setenv("CONTEXTZIP_CONFIG", str(config))
     monkeypatch.setenv("CONTEXTZIP_MIN_TOKENS", "123")
     settings = ProxySettings()
     assert settings.upstream == "http://up.example" and settings.min_tokens == 123
     assert settings.policy_for("gpt-4o-mini").rate == 0.6 and settings.policy_for("o3").rate == 0.4
+    assert settings.policy_for("claude-x", "anthropic").rate == 0.2
+    assert settings.policy_for("claude-x", "anthropic").method == "lexical"
+    assert settings.policy_for("gpt-4o", "anthropic").rate == 0.6  # the model's override comes last
+    with pytest.raises(ValueError, match="unknown route"):
+        ProxySettings(routes={"chat": {"rate": 0.5}})
     with pytest.raises(ValueError, match="method"):
         ProxySettings(models={"x*": {"method": "nope"}})
 

@@ -120,16 +120,16 @@ class CompressionPolicy:
         self._compressors: dict[tuple[str, float, int], AgentCompressor] = {}
         self._lock = threading.Lock()
 
-    def policy(self, body: Mapping[str, Any], control: Control) -> Policy:
-        """The policy for this body's model with the request's control applied."""
+    def policy(self, api: Api, body: Mapping[str, Any], control: Control) -> Policy:
+        """The policy for this route and body's model with the request's control applied."""
         model = body.get("model")
-        policy = self.settings.policy_for(model if isinstance(model, str) else None)
+        policy = self.settings.policy_for(model if isinstance(model, str) else None, api)
         changes = {k: v for k, v in vars(control).items() if v is not None}
         return policy.model_copy(update=changes) if changes else policy
 
     def compress(self, api: Api, body: Mapping[str, Any], control: Control = Control()) -> Outcome:
         """Compress the live zone of ``body`` and reuse cached compressions of its history."""
-        policy = self.policy(body, control)
+        policy = self.policy(api, body, control)
         view = conversation_view(api, body)
         parts = view.parts()
         counts = {p.key: self.counter.count(p.text) for p in parts}

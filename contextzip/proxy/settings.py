@@ -2,11 +2,14 @@
 
 Precedence, highest first: arguments (``contextzip serve --rate 0.3``), environment
 variables, the config file (``CONTEXTZIP_CONFIG`` or ``--config``), the defaults below.
-Per-model policy comes from ``models``, a table of glob patterns::
+Per-route policy comes from ``routes`` (``openai``, ``anthropic``, ``responses``), then
+per-model policy from ``models``, a table of glob patterns (the later wins)::
 
     # contextzip.toml
     upstream = "https://api.openai.com"
     rate = 0.3
+    [routes.anthropic]
+    method = "lexical"
     [models."gpt-4o*"]
     rate = 0.5
     [models."o1*"]
@@ -33,7 +36,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["METHODS", "Policy", "ProxySettings"]
+__all__ = ["METHODS", "ROUTES", "Policy", "ProxySettings"]
+
+#: The compressing routes, by the API they speak.
+ROUTES = ("openai", "anthropic", "responses")
 
 #: The compression methods a request may name, and the agent-state compressor options each sets.
 METHODS: dict[str, dict[str, Any]] = {
@@ -78,6 +84,7 @@ class ProxySettings(BaseSettings):
     rate: float = Field(default=0.3, gt=0, lt=1)
     method: str = "agent"
     min_tokens: int = Field(default=500, ge=0)
+    routes: dict[str, dict[str, Any]] = Field(default_factory=dict, description="route -> policy overrides")
     models: dict[str, dict[str, Any]] = Field(default_factory=dict, description="glob -> policy overrides")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     compression_timeout_s: float = Field(default=5.0, gt=0)
@@ -94,15 +101,20 @@ class ProxySettings(BaseSettings):
         self.upstream = self.upstream.rstrip("/")
         if self.anthropic_upstream:
             self.anthropic_upstream = self.anthropic_upstream.rstrip("/")
-        self.policy_for(None)
+        unknown = set(self.routes) - set(ROUTES)
+        if unknown:
+            raise ValueError(f"routes: unknown route {sorted(unknown)}; routes are {', '.join(ROUTES)}")
+        for route in (None, *self.routes):
+            self.policy_for(None, route)  # a bad override fails at start, not on a request
         for pattern in self.models:
-            self.policy_for(pattern)  # a bad override fails at start, not on a request
+            self.policy_for(pattern)
 
-    def policy_for(self, model: str | None) -> Policy:
-        """The policy for ``model``: the defaults, then every matching ``models`` pattern in order."""
+    def policy_for(self, model: str | None, route: str | None = None) -> Policy:
+        """The policy for ``model`` on ``route``: defaults, the route's, then each matching model glob."""
         values: dict[str, Any] = {
             "enabled": self.enabled, "rate": self.rate, "method": self.method, "min_tokens": self.min_tokens,
         }  # fmt: skip
+        values.update(self.routes.get(route or "", {}))
         for pattern, override in self.models.items():
             if model is not None and fnmatch.fnmatchcase(model, pattern):
                 values.update(override)
