@@ -8,6 +8,7 @@ window after the first sees ``window - stride`` tokens of context it does not sc
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -217,6 +218,69 @@ class CausalLM:
                 log_probs = torch.log_softmax(logits[:, :-1].float(), dim=-1).cpu()
                 nats = -log_probs.gather(2, targets.T.expand(len(rows), -1).unsqueeze(2)).squeeze(2)
                 scores[rows] = nats.double().mean(dim=1).numpy() / np.log(2)
+        return scores
+
+    def continuations_surprisal(self, context: str, continuations: Sequence[str]) -> np.ndarray:
+        """Mean surprisal in bits of each of ``continuations`` right after the same ``context``.
+
+        The other direction of :meth:`continuation_surprisal`: how expected each continuation
+        is (e.g. which function a body about to be written will call). The context runs once;
+        its key/value cache is shared by every continuation, so a long context and many short
+        continuations cost little more than the context. A context too long for one window
+        keeps its end.
+        """
+        import numpy as np
+        import torch
+
+        tokenizer, lm = _load(resolve_causal_lm(self.model), self.device)
+        tails = [
+            tokenizer(c, add_special_tokens=False)["input_ids"][: self.window // 4] for c in continuations
+        ]
+        scores = np.zeros(len(tails))
+        if not tails or not any(tails):
+            return scores
+        start_id = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        head = [start_id] if start_id is not None else []
+        longest = max(len(t) for t in tails)
+        prefix = (
+            head + tokenizer(context, add_special_tokens=False)["input_ids"][-(self.window - longest - 2) :]
+        )
+        device_type = torch.device(self.device).type
+        autocast = torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
+        with torch.inference_mode(), autocast:
+            out = lm(input_ids=torch.tensor([prefix], device=self.device), use_cache=True)
+            first = torch.log_softmax(
+                out.logits[0, -1].float(), dim=-1
+            ).cpu()  # predicts each tail's first token
+            rows_per_pass = self.batch_size * 8
+            for lo in range(0, len(tails), rows_per_pass):
+                rows = [i for i in range(lo, min(lo + rows_per_pass, len(tails))) if tails[i]]
+                width = max(len(tails[i]) for i in rows)
+                # right padding: a causal model's real tokens never see the padding after them
+                input_ids = torch.zeros((len(rows), width), dtype=torch.long)
+                for row, index in enumerate(rows):
+                    input_ids[row, : len(tails[index])] = torch.tensor(tails[index])
+                cache = copy.deepcopy(out.past_key_values)
+                cache.batch_repeat_interleave(len(rows))
+                positions = torch.arange(len(prefix), len(prefix) + width).expand(len(rows), -1)
+                mask = torch.ones((len(rows), len(prefix) + width), dtype=torch.long)
+                logits = lm(
+                    input_ids=input_ids.to(self.device),
+                    past_key_values=cache,
+                    attention_mask=mask.to(self.device),
+                    position_ids=positions.to(self.device),
+                    use_cache=True,
+                ).logits
+                log_probs = torch.log_softmax(logits.float(), dim=-1).cpu()
+                for row, index in enumerate(rows):
+                    tail = tails[index]
+                    nats = -float(first[tail[0]])
+                    if len(tail) > 1:
+                        picked = log_probs[row, : len(tail) - 1].gather(
+                            1, torch.tensor(tail[1:]).unsqueeze(1)
+                        )
+                        nats -= float(picked.sum())
+                    scores[index] = nats / len(tail) / np.log(2)
         return scores
 
     def _windows(self, length: int) -> list[tuple[int, int, int]]:

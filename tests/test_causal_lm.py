@@ -157,3 +157,14 @@ def test_recent_texts_are_scored_once(lm):
         assert np.array_equal(p1, p2) and np.array_equal(b1, b2)
     again[0][1][:] = 0  # callers get copies: changing one does not change the memo
     assert np.array_equal(lm.surprisal(texts[0])[1], first[0][1])
+
+
+@pytest.mark.slow
+def test_continuations_after_one_shared_context_score_as_if_each_ran_alone(lm):
+    context = 'def parse_header(line):\n    """Split an HTTP header line into its name and value."""\n    '
+    continuations = ["name, value = line.split(':', 1)", "self.close()", "return", "x"]
+    shared = lm.continuations_surprisal(context, continuations)
+    alone = [lm.continuation_surprisal([context], c)[0] for c in continuations]
+    assert shared == pytest.approx(alone, abs=0.1)  # bfloat16: the two paths round differently
+    assert shared[0] < shared[1]  # the body the docstring describes is the expected one
+    assert lm.continuations_surprisal(context, []).shape == (0,)

@@ -221,8 +221,8 @@ def test_compressed_code_stays_valid_and_deterministic(language: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["fast", "lm"])
-def test_real_module_keeps_what_the_instruction_needs(mode: str) -> None:
+@pytest.mark.parametrize(("mode", "signal"), [("fast", "calls"), ("lm", "calls"), ("lm", "instruction")])
+def test_real_module_keeps_what_the_instruction_needs(mode: str, signal: str) -> None:
     import contextzip.text
 
     source = open(contextzip.text.__file__, encoding="utf-8").read()
@@ -230,7 +230,8 @@ def test_real_module_keeps_what_the_instruction_needs(mode: str) -> None:
         "def join_spans(text: str, spans: Sequence[Span]) -> str:\n    Join the kept spans with separators."
     )
     segment = Segment(source, kind="code", meta={"path": "text.py"})
-    result = CodeCompressor(mode=mode).compress([segment], query=instruction, budget=Budget(rate=0.25))
+    compressor = CodeCompressor(mode=mode, lm_signal=signal)
+    result = compressor.compress([segment], query=instruction, budget=Budget(rate=0.25))
     ast.parse(result.text)
     assert result.tokens_after <= result.target_tokens * 1.05 + 10
     assert "def join_spans" in result.text and "def _joined_parts" in result.text  # named, and its callee
@@ -246,6 +247,8 @@ def test_text_segments_pass_through_and_bad_options_fail() -> None:
     assert result.text == prose.text and "no code segment" in (result.reason or "")
     with pytest.raises(ConfigurationError, match="mode must be one of lm, fast"):
         CodeCompressor(mode="slow")
+    with pytest.raises(ConfigurationError, match="lm_signal must be one of calls, instruction"):
+        CodeCompressor(lm_signal="vibes")
 
 
 def _long_functions(language: str, count: int = 20) -> str:
@@ -316,3 +319,18 @@ def test_block_boundaries_read_only_the_function_being_trimmed() -> None:
     lm.surprisal = spy  # type: ignore[method-assign]
     code_module._surprisal_jumps(lm, parsed, starts, first.statements[-1][1])
     assert read == ["    y = x + 1\n    z = y * 2\n    return z\n"]
+
+
+@pytest.mark.slow
+def test_the_instruction_makes_the_helper_it_describes_the_expected_call() -> None:
+    from contextzip.causal_lm import CausalLM
+    from contextzip.compressors.code import _call_pmi
+
+    instruction = (
+        "def total_price(items, coupon):\n"
+        '    """Sum the item prices, then apply_discount for the coupon and round_cents."""'
+    )
+    calls = ["apply_discount(", "self.close_socket(", None, "round_cents("]
+    pmi = _call_pmi(CausalLM(), instruction, calls)
+    assert pmi[0] > pmi[1] and pmi[3] > pmi[1]
+    assert pmi[2] == -np.inf  # a module block has no name to call

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from contextzip.code_chunks import LANGUAGES, CodeFile, call_graph, parse_code, syntax_errors
+from contextzip.code_chunks import LANGUAGES, Chunk, CodeFile, call_graph, parse_code, syntax_errors
 from contextzip.compressors.extractive import unchanged_result
 from contextzip.errors import ConfigurationError
 from contextzip.selection import knapsack
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["MODES", "CodeCompressor", "identifier_words"]
 
 MODES = ("lm", "fast")
+LM_SIGNALS = ("calls", "instruction")
 _MIN_RATIO = 0.2  # a kept function keeps at least this share of itself
 _COARSE_SLACK = 1.3  # the coarse stage may keep this much more than the budget; the fine stage trims it
 _REPAIRS = 6
@@ -87,6 +88,11 @@ class CodeCompressor:
             ranked first, in up to 30% of the budget: the model still sees the API.
         lexical_weight: Fast mode (and no-query LM mode): the share of BM25 over identifier
             words in a chunk's score, the rest embedding similarity.
+        lm_signal: LM mode's ranking: ``"calls"`` (default) mixes, by rank, the fast score
+            with how much the instruction makes the LM expect a body to call the chunk
+            (pointwise mutual information of ``name(`` and the instruction);
+            ``"instruction"`` is LongCodeZip's: how much the chunk lowers the perplexity of
+            the instruction (slower: every chunk is read by the LM).
         encoding: The tiktoken encoding budgets are counted in.
 
     Example:
@@ -109,6 +115,7 @@ class CodeCompressor:
         closure: float = 0.5,
         stubs: bool = True,
         lexical_weight: float = 0.5,
+        lm_signal: str = "calls",
         encoding: str = DEFAULT_ENCODING,
     ) -> None:
         if mode not in MODES:
@@ -117,6 +124,8 @@ class CodeCompressor:
             raise ConfigurationError(
                 f"unknown language {language!r}; choose one of {', '.join(sorted(LANGUAGES))}"
             )
+        if lm_signal not in LM_SIGNALS:
+            raise ConfigurationError(f"lm_signal must be one of {', '.join(LM_SIGNALS)}, got {lm_signal!r}")
         if closure < 0:
             raise ConfigurationError(f"closure must be >= 0, got {closure}")
         if not 0 <= lexical_weight <= 1:
@@ -131,6 +140,7 @@ class CodeCompressor:
         self.closure = closure
         self.stubs = stubs
         self.lexical_weight = lexical_weight
+        self.lm_signal = lm_signal
         self.counter = TokenCounter(encoding)
         self._lm: CausalLM | None = None
 
@@ -197,7 +207,8 @@ class CodeCompressor:
             _Item(f, c, code.chunk_text(c), self.counter.count(code.chunk_text(c)))
             for f, code in enumerate(files) for c in range(len(code.chunks))
         ]  # fmt: skip
-        scores = self._score([item.text for item in items], query)
+        calls = [_call_text(files[item.file].chunks[item.chunk]) for item in items]
+        scores = self._score([item.text for item in items], query, calls)
         for item, score in zip(items, scores.tolist(), strict=True):
             item.score = score
         stub_lines = [_stub_lines(files[item.file], item.chunk) if self.stubs else () for item in items]
@@ -271,17 +282,22 @@ class CodeCompressor:
             if not stubbed and len(by_rank) <= 1:
                 return
 
-    def _score(self, texts: list[str], query: str | None) -> np.ndarray:
-        """Higher: the text helps more with ``query`` (LM: bits per token of the instruction saved)."""
+    def _score(self, texts: list[str], query: str | None, calls: Sequence[str | None] = ()) -> np.ndarray:
+        """Higher: the chunk matters more to ``query`` (see ``lm_signal``)."""
         import numpy as np
 
         if not texts:
             return np.zeros(0)
+        fast = _fast_scores(texts, query, self.lexical_weight)
         if self.mode == "fast" or not query or not query.strip():
-            return _fast_scores(texts, query, self.lexical_weight)
+            return fast
         lm = self._causal_lm()
-        alone = lm.continuation_surprisal([""], query)[0]
-        return np.round(alone - lm.continuation_surprisal([t + "\n" for t in texts], query), 6)
+        if self.lm_signal == "instruction":  # LongCodeZip: bits per token of the instruction saved
+            alone = lm.continuation_surprisal([""], query)[0]
+            return np.round(alone - lm.continuation_surprisal([t + "\n" for t in texts], query), 6)
+        if not any(calls):  # blocks inside a function have no name to be called by
+            return fast
+        return np.round(0.5 * _unit_ranks(_call_pmi(lm, query, calls)) + 0.5 * _unit_ranks(fast), 6)
 
     def _causal_lm(self) -> CausalLM:
         if self._lm is None:
@@ -399,6 +415,52 @@ def _stub_lines(code: CodeFile, index: int) -> tuple[int, ...]:
     if last >= chunk.body_start and code.lines[last].strip() in ("}", "};", "end"):
         lines.append(last)
     return tuple(lines)
+
+
+def _call_text(chunk: Chunk) -> str | None:
+    """How a body would call the chunk's definition (``self.name(`` for methods)."""
+    if chunk.name is None or chunk.kind == "module":
+        return None
+    return f"self.{chunk.name}(" if chunk.kind == "method" else f"{chunk.name}("
+
+
+def _call_pmi(lm: CausalLM, instruction: str, calls: Sequence[str | None]) -> np.ndarray:
+    """How much more the instruction makes a body call each chunk than a body with no instruction.
+
+    Pointwise mutual information in bits per token between the instruction (a signature
+    and docstring, the body about to start) and each chunk's call text, from the LM:
+    ``surprisal(call | neutral body start) - surprisal(call | instruction)``. The target's
+    callees are what its body will name; a name the instruction makes likely ranks high,
+    a name likely anywhere (``close(``) does not.
+    """
+    import numpy as np
+
+    named = [n for n, call in enumerate(calls) if call]
+    pmi = np.full(len(calls), -np.inf)
+    if not named:
+        return pmi
+    body = instruction.rstrip() + "\n" + " " * _body_indent(instruction)
+    texts = [str(calls[n]) for n in named]
+    pmi[named] = lm.continuations_surprisal(_NEUTRAL_BODY, texts) - lm.continuations_surprisal(body, texts)
+    return pmi
+
+
+_NEUTRAL_BODY = "def run(self, *args, **kwargs):\n    "
+
+
+def _body_indent(instruction: str) -> int:
+    first = next((line for line in instruction.splitlines() if line.strip()), "")
+    return len(first) - len(first.lstrip()) + 4
+
+
+def _unit_ranks(values: np.ndarray) -> np.ndarray:
+    """Each value's rank scaled to ``[0, 1]`` (ties share their mean rank's order by index)."""
+    import numpy as np
+
+    order = np.lexsort((np.arange(len(values)), values))
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(len(values)) / max(len(values) - 1, 1)
+    return ranks
 
 
 def dynamic_ratios(ranks: np.ndarray, costs: np.ndarray, budget: float) -> np.ndarray:

@@ -242,7 +242,7 @@ class CodeChunkRanker(CodeCompressor):
         self.seed = seed
         self.name = f"code-{ranking}"
 
-    def _score(self, texts: list[str], query: str | None) -> np.ndarray:
+    def _score(self, texts: list[str], query: str | None, calls: Sequence[str | None] = ()) -> np.ndarray:
         import numpy as np
 
         if self.ranking == "bm25":
