@@ -110,3 +110,21 @@ def test_the_issue_command_runs_offline_on_squad_multidoc(tmp_path):
     assert all(row["samples"] == 50 for row in rows)
     assert next(row for row in rows if row["method"] == "original")["presence"] == 1.0
     assert (tmp_path / "plot.png").is_file()
+
+
+def test_a_compressor_that_fails_open_is_reported(samples, tmp_path, caplog):
+    from contextzip.compressors.code import CodeCompressor
+    from contextzip.protocol import register_compressor
+
+    class Broken(CodeCompressor):
+        def _plan(self, files, query, budget):  # noqa: ANN001, ANN202 - the planner raising at run time
+            raise RuntimeError("ranker exploded")
+
+    register_compressor("broken-code", Broken, description="fails open", replace=True)
+    code = [type(s)(**{**vars(s), "kind": "code"}) for s in samples[:2]]
+    with caplog.at_level("WARNING", logger="contextzip.eval.runner"):
+        results = run_eval(code, methods=["broken-code"], rates=[0.5], reader=PresenceReader(),
+                           out_dir=tmp_path, progress=False, baseline=False)  # fmt: skip
+    assert all(r.achieved_rate == 1.0 for r in results)
+    assert "broken-code: 2 of its results left the input unchanged" in caplog.text
+    assert "ranker exploded" in caplog.text

@@ -104,7 +104,23 @@ def run_eval(
             sink.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
             sink.flush()
             done[result.key] = result
-    return [done[key] for key in wanted]
+    results = [done[key] for key in wanted]
+    _warn_failures(results)
+    return results
+
+
+def _warn_failures(results: Sequence[SampleResult]) -> None:
+    """Say when a compressor failed open: its rows measure the uncompressed input, not the method."""
+    failed: dict[str, list[SampleResult]] = {}
+    for result in results:
+        if result.reason and result.reason.startswith("compression failed"):
+            failed.setdefault(result.method, []).append(result)
+    for method, rows in failed.items():
+        logger.warning(
+            "%s: %d of its results left the input unchanged because compression failed (first: %s); "
+            "their quality is the uncompressed input's",
+            method, len(rows), rows[0].reason,
+        )  # fmt: skip
 
 
 def load_results(path: Path) -> list[SampleResult]:
