@@ -46,6 +46,11 @@ def _load(model: str, device: str) -> tuple[Any, Any]:
     )
 
 
+def _start_id(tokenizer: Any) -> int | None:
+    """The token a sequence starts with, so its first real token is scored too (BOS, else EOS)."""
+    return tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+
+
 def check_precision(precision: str) -> None:
     """Raise :class:`ConfigurationError` unless ``precision`` is ``float32`` or ``bfloat16``."""
     if precision not in _PRECISIONS:
@@ -133,12 +138,11 @@ class CausalLM:
         if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         starts = np.array([start for start, _ in encoded["offset_mapping"]], dtype=np.int64)
-        start_id = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        start_id = _start_id(tokenizer)
         sequence = [start_id, *ids] if start_id is not None else ids
         bits = np.zeros(len(ids), dtype=np.float64)
         windows = self._windows(len(sequence))
-        device_type = torch.device(self.device).type
-        autocast = torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
+        autocast = self._autocast()
         batches = range(0, len(windows), self.batch_size)
         show = self.progress if self.progress is not None else logger.isEnabledFor(logging.INFO)
         if show and len(batches) > 1:
@@ -185,7 +189,7 @@ class CausalLM:
         if not tail:
             return np.zeros(len(contexts))
         tail = tail[: self.window // 2]
-        start_id = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        start_id = _start_id(tokenizer)
         head = [start_id] if start_id is not None else []
         room = self.window - len(tail) - len(head)
         sequences = [
@@ -197,8 +201,7 @@ class CausalLM:
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         scores = np.zeros(len(sequences))
         targets = torch.tensor(tail).unsqueeze(1)
-        device_type = torch.device(self.device).type
-        autocast = torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
+        autocast = self._autocast()
         with torch.inference_mode(), autocast:
             for lo in range(0, len(order), self.batch_size * 4):  # short sequences: more per pass
                 rows = order[lo : lo + self.batch_size * 4]
@@ -239,14 +242,13 @@ class CausalLM:
         scores = np.zeros(len(tails))
         if not tails or not any(tails):
             return scores
-        start_id = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        start_id = _start_id(tokenizer)
         head = [start_id] if start_id is not None else []
         longest = max(len(t) for t in tails)
         prefix = (
             head + tokenizer(context, add_special_tokens=False)["input_ids"][-(self.window - longest - 2) :]
         )
-        device_type = torch.device(self.device).type
-        autocast = torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
+        autocast = self._autocast()
         with torch.inference_mode(), autocast:
             out = lm(input_ids=torch.tensor([prefix], device=self.device), use_cache=True)
             first = torch.log_softmax(
@@ -255,6 +257,8 @@ class CausalLM:
             rows_per_pass = self.batch_size * 8
             for lo in range(0, len(tails), rows_per_pass):
                 rows = [i for i in range(lo, min(lo + rows_per_pass, len(tails))) if tails[i]]
+                if not rows:  # every continuation of this pass is empty: its scores stay 0
+                    continue
                 width = max(len(tails[i]) for i in rows)
                 # right padding: a causal model's real tokens never see the padding after them
                 input_ids = torch.zeros((len(rows), width), dtype=torch.long)
@@ -282,6 +286,13 @@ class CausalLM:
                         nats -= float(picked.sum())
                     scores[index] = nats / len(tail) / np.log(2)
         return scores
+
+    def _autocast(self) -> Any:
+        """bfloat16 autocast on the model's device when ``precision="bfloat16"``, else a no-op."""
+        import torch
+
+        device_type = torch.device(self.device).type
+        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
 
     def _windows(self, length: int) -> list[tuple[int, int, int]]:
         """(lo, hi, first scored index) of each window over a sequence of ``length``."""

@@ -292,13 +292,13 @@ class CodeCompressor:
 
         if not texts:
             return np.zeros(0)
-        fast = _fast_scores(texts, query, self.lexical_weight)
         if self.mode == "fast" or not query or not query.strip():
-            return fast
+            return _fast_scores(texts, query, self.lexical_weight)
         lm = self._causal_lm()
         if self.lm_signal == "instruction":  # LongCodeZip: bits per token of the instruction saved
             alone = lm.continuation_surprisal([""], query)[0]
             return np.round(alone - lm.continuation_surprisal([t + "\n" for t in texts], query), 6)
+        fast = _fast_scores(texts, query, self.lexical_weight)
         if not any(calls):  # blocks inside a function have no name to be called by
             return fast
         return np.round(0.5 * _unit_ranks(_call_pmi(lm, query, calls)) + 0.5 * _unit_ranks(fast), 6)

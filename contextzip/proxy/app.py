@@ -99,7 +99,8 @@ class Proxy:
         try:
             prose = " ".join(f"Sentence {i} of a warm-up document about caches." for i in range(80))
             body = {"messages": [{"role": "user", "content": f"Warm up.\n\n{prose}\n\nWhat is this?"}]}
-            self.policy.compress("openai", body) if self.settings.enabled else None
+            if self.settings.enabled:
+                self.policy.compress("openai", body)
         except Exception as exc:  # not ready is better than not serving: requests fail open
             logger.warning("warm-up failed: %s: %s", type(exc).__name__, exc)
         finally:
