@@ -91,7 +91,8 @@ def _add_eval_parser(commands: Any) -> None:
         "in --out are reused, and the report covers every result recorded there.",
     )
     evaluate.add_argument("--dataset", "-d", required=True, help="squad, new-wiki, coqa, squad-multidoc, "
-                          "squad-multidoc-dups, synthetic, code-deps, agent-trajectories, fixture, "
+                          "squad-multidoc-dups, synthetic, code-deps, code-deps-packages, "
+                          "code-deps-humaneval, agent-trajectories, fixture, "
                           "jsonl:PATH, longbench:PATH")  # fmt: skip
     evaluate.add_argument("--methods", "-m", required=True, help="comma-separated compressor names")
     evaluate.add_argument("--rates", default="0.5,0.33,0.2,0.1", help="comma-separated rates in (0, 1]")

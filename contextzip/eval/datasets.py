@@ -14,6 +14,8 @@ name               samples
 ``code-deps``      a Python function to write from its module (standard library), the
                    module compressed; presence = dependency recall (callees kept);
                    ``split`` by module (dev by default)
+``code-deps-packages``  the same from installed pure-Python packages (httpx, rich, ...)
+``code-deps-humaneval`` the same from HumanEval's problems read as one module
 ``synthetic``      RULER-style needle, multi-key, variable-tracking and aggregation tasks
                    over a real-text haystack, ``length`` tokens, tasks in equal shares
 ``fixture``        ``squad-multidoc`` built from the small committed SQuAD subset
@@ -44,6 +46,8 @@ DATASETS = (
     "squad-multidoc-dups",
     "synthetic",
     "code-deps",
+    "code-deps-packages",
+    "code-deps-humaneval",
     "fixture",
     "jsonl:PATH",
     "longbench:PATH",
@@ -110,10 +114,11 @@ def _iterate(name: str, *, length: int, split: str, seed: int, limit: int | None
         return multidoc_samples(
             sources.squad_articles(), target_tokens=length, split=split, seed=seed, near_duplicates=duplicates
         )
-    if name == "code-deps":
+    if name in ("code-deps", "code-deps-packages", "code-deps-humaneval"):
         from contextzip.eval.code_tasks import code_dependency_samples
 
-        return code_dependency_samples(split=split, seed=seed)
+        source = name.removeprefix("code-deps-") if name != "code-deps" else "stdlib"
+        return code_dependency_samples(source=source, split=split, seed=seed)
     if name == "fixture":
         return multidoc_samples(sources.fixture_articles(), target_tokens=length, split="all", seed=seed)
     if name == "synthetic":
