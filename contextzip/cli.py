@@ -75,6 +75,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("methods", help="list the available compressors")
     _add_eval_parser(commands)
+    _add_compare_parser(commands)
     _add_train_parser(commands)
     from contextzip.proxy.serve import add_serve_parser
 
@@ -110,6 +111,22 @@ def _add_eval_parser(commands: Any) -> None:
                           help="compressor option, e.g. --method-option selfinfo:unit=sentence")  # fmt: skip
     evaluate.add_argument("--no-baseline", action="store_true", help="skip the uncompressed run")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_compare_parser(commands: Any) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="paired differences between methods of an evaluation, with bootstrap intervals",
+        description="Read the samples.jsonl of one or more `contextzip eval` folders and print, per "
+        "dataset, reader and rate, each method minus --baseline on the samples both ran: the mean "
+        "difference in points, its bootstrap interval (marked when it leaves out 0) and wins / losses.",
+    )
+    compare.add_argument("folders", nargs="+", help="`contextzip eval --out` folders")
+    compare.add_argument("--baseline", "-b", required=True, help="the method the others are compared to")
+    compare.add_argument("--methods", "-m", help="comma-separated methods (default: all others)")
+    compare.add_argument("--metric", default="presence", help="presence, exact_match, f1 or rouge_l")
+    compare.add_argument("--confidence", type=float, default=0.95, help="interval coverage (default 0.95)")
+    compare.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
 
 
 def _add_train_parser(commands: Any) -> None:
@@ -161,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _methods(sys.stdout)
         if args.command == "eval":
             return _eval(args)
+        if args.command == "compare":
+            return _compare(args)
         if args.command == "train":
             return _train(args)
         if args.command == "serve":
@@ -268,6 +287,33 @@ def _eval(args: argparse.Namespace) -> int:
     paths = write_report(recorded or results, out)
     sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
     sys.stderr.write(f"wrote {', '.join(str(p) for p in paths.values())}\n")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from contextzip.eval.paired import paired_differences, paired_table
+    from contextzip.eval.runner import RESULTS_FILE, load_results
+
+    results = []
+    for folder in args.folders:
+        path = Path(folder) / RESULTS_FILE
+        if not path.is_file():
+            raise ConfigurationError(f"{path} does not exist; pass a folder `contextzip eval --out` wrote")
+        results.extend(load_results(path))
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
+    differences = paired_differences(
+        results,
+        args.baseline,
+        methods=methods,
+        metric=args.metric,
+        resamples=args.resamples,
+        confidence=args.confidence,
+    )
+    if not differences:
+        raise ConfigurationError(f"no samples shared by {args.baseline!r} and another method")
+    sys.stdout.write(paired_table(differences, confidence=args.confidence))
     return 0
 
 

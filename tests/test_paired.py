@@ -1,0 +1,57 @@
+"""Paired differences between methods: the numbers a report's claims of "better" rest on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from contextzip.cli import main
+from contextzip.errors import ConfigurationError
+from contextzip.eval.paired import paired_differences, paired_table
+from contextzip.eval.types import SampleResult
+
+
+def _row(sample: int, method: str, presence: float, rate: float = 0.25) -> SampleResult:
+    return SampleResult("toy", f"s{sample}", method, rate, "presence", 100, 25, 0.25, 4.0, 0.0, presence)
+
+
+def _results() -> list[SampleResult]:
+    rows = []
+    for i in range(200):
+        rows.append(_row(i, "base", float(i % 2)))  # half the answers
+        rows.append(_row(i, "better", 1.0 if i % 2 or i % 3 == 0 else 0.0))  # base plus a sixth
+        rows.append(_row(i, "same", float((i + 1) % 2)))  # as many answers, other samples
+    rows.append(_row(999, "better", 1.0))  # a sample the baseline lacks is not compared
+    return rows
+
+
+def test_a_real_lead_leaves_out_zero_and_a_swap_does_not() -> None:
+    found = {d.method: d for d in paired_differences(_results(), "base")}
+    better, same = found["better"], found["same"]
+    assert better.n == 200 and better.mean == pytest.approx(34 / 200)
+    assert better.clear and 0 < better.low < better.mean < better.high
+    assert (better.wins, better.losses) == (34, 0)
+    assert not same.clear and same.mean == 0 and (same.wins, same.losses) == (100, 100)
+    assert paired_differences(_results(), "base") == paired_differences(_results(), "base")  # seeded
+    table = paired_table(found.values())
+    assert "| toy | presence | 0.25 | better − base | 200 | +17.0 [" in table and "✓" in table
+
+
+def test_unknown_baseline_and_metric_are_errors() -> None:
+    with pytest.raises(ConfigurationError, match="no results of the baseline 'nope'"):
+        paired_differences(_results(), "nope")
+    with pytest.raises(ConfigurationError):
+        paired_differences(_results(), "base", metric="accuracy")
+
+
+def test_compare_command_reads_eval_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "samples.jsonl").write_text(
+        "".join(json.dumps(r.to_json()) + "\n" for r in _results()), encoding="utf-8"
+    )
+    assert main(["compare", str(tmp_path), "--baseline", "base", "--methods", "better"]) == 0
+    out = capsys.readouterr().out
+    assert "better − base" in out and "same − base" not in out
+    assert main(["compare", str(tmp_path / "missing"), "--baseline", "base"]) != 0
+    assert "does not exist" in capsys.readouterr().err
