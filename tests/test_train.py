@@ -187,10 +187,8 @@ def test_query_aware_examples_mix_the_passage_with_same_and_other_group_distract
     eiffel = by_query["When was the Eiffel Tower built?"]
     assert PARIS in eiffel.text and TOKYO in eiffel.text and BERLIN in eiffel.text
     kept = kept_words(eiffel.text, eiffel.keep)
-    # the passage keeps what the asked question needs, not its other questions' answers, and the
-    # distractors' answers are not this question's
-    assert {"1889", "eiffel", "tower", "built"} <= set(kept)
-    assert "paris" not in kept and "edo" not in kept and "1989" not in kept
+    # the passage keeps what all its questions need; the distractors' answers are not this question's
+    assert {"1889", "paris"} <= set(kept) and "edo" not in kept and "1989" not in kept
     # the only group-"b" passage gets its one distractor from the other group
     wall = by_query["When did the wall fall?"]
     assert BERLIN in wall.text and wall.text.count("capital") == 2
@@ -200,7 +198,7 @@ def test_query_aware_examples_mix_the_passage_with_same_and_other_group_distract
     )
     eiffel = next(e for e in quiet if e.query == "When was the Eiffel Tower built?")
     assert set(kept_words(eiffel.text, eiffel.keep)) <= set(
-        kept_words(PARIS, teacher.label(PARIS, paris.questions[:1]))
+        kept_words(PARIS, teacher.label(PARIS, paris.questions))
     )
 
 

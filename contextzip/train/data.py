@@ -4,13 +4,10 @@ Task-agnostic examples are passages with the teacher's labels given all the pass
 questions. Query-aware examples pair one question with its passage and up to two distractor
 passages — one of the same group (same topic, shared names) and one of another group — in
 a seeded order, the way a retrieved context mixes the relevant document with others. The
-passage is labelled for the asked question alone: its answer and the words it shares with
-the passage are kept first, the passage's other questions get nothing special, so the model
-learns which answer the question points at (with all questions' answers marked keep, it
-learnt to keep every answer-like word and fell behind the agnostic model on a single
-paragraph). The distractors are labelled with no questions, by the ``distractor_teacher``
-(in the default recipe: surprisal at half the keep share), so the model also learns to
-spend the budget on the text the question is about.
+passage carries its task-agnostic labels (so a query-aware model keeps at least what an
+agnostic one would there); the distractors are labelled with no questions, by the
+``distractor_teacher`` (in the default recipe: surprisal at half the keep share). The model
+learns to spend the budget on the text the question is about.
 """
 
 from __future__ import annotations
@@ -146,8 +143,7 @@ def _example_id(
 ) -> str:
     if question is None:
         return passage.id
-    # "?!": labelled for the asked question only (caches of the older all-questions labels differ)
-    return f"{passage.id}?!{_hash(question[0])[:12]}+{'+'.join(d.id for d in distractors)}"
+    return f"{passage.id}?{_hash(question[0])[:12]}+{'+'.join(d.id for d in distractors)}"
 
 
 def _hash(text: str) -> str:
@@ -164,9 +160,9 @@ def _label_one(
     import numpy as np
 
     ident = _example_id(passage, question, distractors)
+    own = (passage.text, teacher.label(passage.text, passage.questions))
     if question is None:
-        return LabelledText(ident, passage.text, teacher.label(passage.text, passage.questions))
-    own = (passage.text, teacher.label(passage.text, [question]))
+        return LabelledText(ident, own[0], own[1])
     parts = [own, *((d.text, distractor_teacher.label(d.text, [])) for d in distractors)]
     # a seeded order: the passage is first, between or last
     order = sorted(range(len(parts)), key=lambda i: _hash(f"{ident}:{i}"))

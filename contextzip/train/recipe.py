@@ -268,11 +268,10 @@ _CORPUS = (
 )
 _QUERY_EXAMPLES = (
     " Query-aware examples: (question, passage + a distractor passage of the same article + one of "
-    "another article, in a seeded order), one question per passage. The passage is labelled for "
-    "the asked question only (its answer and shared words first, then surprisal up to {keep}), so the "
-    "model learns which answer the question points at; the distractors are labelled by surprisal "
-    "alone, keep share {distractor_keep}, so it learns to spend the budget on the text the question "
-    "is about."
+    "another article, in a seeded order), one question per passage. The passage keeps its "
+    "task-agnostic labels (all its questions); the distractors are labelled by surprisal alone, "
+    "keep share {distractor_keep} instead of {keep}, so the model learns to spend the budget on the "
+    "text the question is about."
 )
 _COMBINED = (
     "words of answer spans and content words shared with the questions are kept first, then the "
