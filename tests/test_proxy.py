@@ -481,3 +481,28 @@ def test_replicas_sharing_redis_send_the_same_compressed_history(upstream: str) 
     assert len(turn_1[2]["content"]) < 0.5 * len(tool_output())
     assert turn_2[:3] == turn_1
     assert int(raw.headers["x-contextzip-tokens-after"]) < int(raw.headers["x-contextzip-tokens-before"])
+
+
+def test_a_resent_history_is_not_counted_again(upstream: str) -> None:
+    from contextzip.proxy.cache import MemoryCache
+    from contextzip.proxy.policy import CompressionPolicy
+    from contextzip.tokens import TokenCounter
+
+    class CountingCounter(TokenCounter):
+        calls = 0
+
+        def count(self, text: str) -> int:
+            CountingCounter.calls += 1
+            return super().count(text)
+
+    settings = ProxySettings(upstream=upstream, min_tokens=200, method="lexical")
+    policy = CompressionPolicy(settings, MemoryCache(64))
+    policy.counter = CountingCounter()
+    body = {"model": "gpt-4o-mini", "messages": rag_messages()}
+    first = policy.compress("openai", body)
+    calls = CountingCounter.calls
+    again = policy.compress("openai", body)
+    assert CountingCounter.calls == calls  # every text's count came from the memo
+    assert (again.tokens_before, again.tokens_after) == (first.tokens_before, first.tokens_after)
+    assert first.tokens_after < first.tokens_before and first.compressed > 0
+    assert again.reused == first.compressed and again.compressed == 0  # the cached compression went out
