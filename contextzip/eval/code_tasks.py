@@ -147,7 +147,7 @@ def python_callees(text: str) -> dict[int, list[str]]:
     module's functions it calls, sorted (see the module docs for what counts).
 
     Example:
-        >>> python_callees("def a():\n    return b() + len([])\n\ndef b():\n    return 1\n")
+        >>> python_callees("def a():\\n    return b() + len([])\\n\\ndef b():\\n    return 1\\n")
         {0: ['b'], 3: []}
     """
     tree = ast.parse(text)
