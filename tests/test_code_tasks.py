@@ -71,8 +71,8 @@ MODULE = textwrap.dedent(
 def _line_of(name: str) -> int:
     tree = ast.parse(MODULE)
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == name:
-            return node.lineno - 1
+        if isinstance(node, ast.FunctionDef) and node.name == name:  # decorators included
+            return min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
     raise AssertionError(name)
 
 

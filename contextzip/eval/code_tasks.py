@@ -115,8 +115,9 @@ def code_dependency_samples(
     if source not in SOURCES:
         raise ConfigurationError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
     counter = counter or TokenCounter()
+    targets_per_module: int | None = per_module
     if source == "humaneval":
-        modules, per_module = [_humaneval_module()], 10**6
+        modules, targets_per_module = [_humaneval_module()], None  # one module: all of its targets
     else:
         found = _stdlib_modules(root) if source == "stdlib" else _package_modules()
         modules = sorted(found, key=lambda m: _hash(f"{seed}:{m[0]}"))
@@ -133,17 +134,18 @@ def code_dependency_samples(
         code = parse_code(text, path=relative)
         candidates = []
         for index, chunk in enumerate(code.chunks):
-            callees = callees_of.get(_definition_line(code, chunk), [])
+            callees = callees_of.get(chunk.definition_line, []) if chunk.definition_line is not None else []
             body = len(chunk.lines) - len(chunk.header_lines)
             if chunk.is_function and chunk.name and callees and body >= 3 and chunk.body_start is not None:
                 candidates.append((index, callees))
         candidates.sort(key=lambda item: _hash(f"{seed}:{relative}:{item[0]}"))
-        for index, callees in candidates[:per_module]:
+        for index, callees in candidates[:targets_per_module]:
             yield _sample(code, relative, index, callees, source=source, version=version)
 
 
 def python_callees(text: str) -> dict[int, list[str]]:
-    """For each function of ``text`` (by the 0-based line of its ``def``), the names of the
+    """For each function of ``text`` (by the 0-based first line of its definition, decorators
+    included, as :attr:`~contextzip.code_chunks.Chunk.definition_line`), the names of the
     module's functions it calls, sorted (see the module docs for what counts).
 
     Example:
@@ -155,13 +157,13 @@ def python_callees(text: str) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            found[node.lineno - 1] = _calls(node, functions, set(), ())
+            found[_first_line(node)] = _calls(node, functions, set(), ())
         elif isinstance(node, ast.ClassDef):
             methods = {n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
             for member in node.body:
                 if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef):
                     receivers = (node.name, *(a.arg for a in member.args.args[:1]))
-                    found[member.lineno - 1] = _calls(member, functions, methods, receivers)
+                    found[_first_line(member)] = _calls(member, functions, methods, receivers)
     return found
 
 
@@ -207,12 +209,9 @@ def _bound_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     return bound
 
 
-def _definition_line(code: CodeFile, chunk: Chunk) -> int:
-    """The line of a function chunk's ``def`` (after its decorators and leading comments)."""
-    for line in chunk.header_lines or chunk.lines:
-        if code.lines[line].lstrip().startswith(("def ", "async def ")):
-            return line
-    return -1
+def _first_line(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """0-based line where the definition starts: its first decorator, else its ``def``."""
+    return min([function.lineno, *(d.lineno for d in function.decorator_list)]) - 1
 
 
 def _stdlib_modules(root: Path | None) -> Iterator[_Module]:
@@ -224,21 +223,17 @@ def _stdlib_modules(root: Path | None) -> Iterator[_Module]:
 
 
 def _package_modules() -> Iterator[_Module]:
+    distributions = importlib.metadata.packages_distributions()  # scans every installed package: once
     for name in PACKAGES:
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
             continue  # not installed here: its modules are left out
         folder = Path(next(iter(spec.submodule_search_locations)))
-        version = importlib.metadata.version(_distribution(name))
+        version = importlib.metadata.version(distributions.get(name, [name])[0])
         for path in python_sources(folder):
             text = _read(path)
             if text is not None:
                 yield f"{name}/{path.relative_to(folder).as_posix()}", text, f"{name} {version}"
-
-
-def _distribution(package: str) -> str:
-    names = importlib.metadata.packages_distributions().get(package, [package])
-    return names[0]
 
 
 def _humaneval_module() -> _Module:
