@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from contextzip.errors import ConfigurationError, ResourceNotFoundError
 from contextzip.train.corpus import Passage, read_corpus, write_corpus
-from contextzip.train.data import IGNORE, LabelledText, encode_examples, label_passages
+from contextzip.train.data import IGNORE, LabelledText, encode_examples, focus_on_questions, label_passages
 from contextzip.train.teachers import LLMTeacher, QATeacher, align_kept_words, top_share, word_keys
 from tests.helpers import serve
 
@@ -217,6 +217,77 @@ def test_token_labels_follow_their_words_and_skip_specials_and_query(classifier_
         "1889",
     ]
     assert types[query_end + 1 :].max() == 1 and types[: query_end + 1].max() == 0
+
+
+def test_focus_on_questions_ranks_the_asked_answer_above_the_other_kept_words() -> None:
+    paris = Passage(
+        "a/0",
+        PARIS,
+        (("When was the Eiffel Tower built?", ("1889",)), ("What is the capital of France?", ("Paris",))),
+        group="a",
+    )
+    tokyo = Passage("a/1", TOKYO, (("What was Tokyo called?", ("Edo",)),), group="a")
+    berlin = Passage("b/0", BERLIN, (("When did the wall fall?", ("1989",)),), group="b")
+    passages = [paris, tokyo, berlin]
+    examples = label_passages(passages, QATeacher(), query_aware=True, progress=False)
+    focused = focus_on_questions(examples, passages, other_keep=0.6)
+    graded, alone = focused[:3], focused[3:]
+    assert [e.id for e in graded] == [e.id for e in examples]
+    eiffel = next(e for e in graded if e.query == "When was the Eiffel Tower built?")
+    assert eiffel.target is not None
+    target = dict(zip(word_keys(eiffel.text), eiffel.target.tolist(), strict=True))
+    assert target["1889"] == 1.0  # the asked answer
+    assert target["paris"] == pytest.approx(0.6)  # another question's answer: kept, but below
+    assert target["science"] == 0.0 and target["edo"] == 0.0
+    assert np.array_equal(eiffel.target > 0, eiffel.keep)  # the same words as the hard labels
+    # the same question over its passage alone, with the passage's part of the targets
+    single = next(e for e in alone if e.query == eiffel.query)
+    assert single.text == PARIS and single.target is not None
+    assert kept_words(PARIS, single.target == 1.0) == ["1889"]
+    assert len({e.id for e in focused}) == 6
+    with pytest.raises(ValueError, match="not a query-aware example"):
+        focus_on_questions(label_passages(passages, QATeacher(), progress=False), passages, other_keep=0.6)
+    with pytest.raises(ValueError, match="other_keep"):
+        focus_on_questions(examples, passages, other_keep=1.5)
+
+
+def test_soft_targets_are_learned_as_keep_probabilities(classifier_tokenizer: Any) -> None:
+    import torch
+
+    from contextzip.train.finetune import keep_loss
+
+    keep = np.array([w in {"eiffel", "tower", "1889"} for w in word_keys(PARIS)])
+    target = np.where(keep, 0.6, 0.0).astype(np.float32)
+    target[word_keys(PARIS).index("1889")] = 1.0
+    [(_, _, labels)] = encode_examples([LabelledText("x", PARIS, keep, target=target)], classifier_tokenizer)
+    assert sorted(set(labels.tolist())) == [IGNORE, 0.0, pytest.approx(0.6), 1.0]
+
+    # hard labels: the usual cross-entropy, ignored tokens left out
+    logits = torch.tensor([[[0.3, -1.2], [2.0, 0.5], [0.0, 0.0], [-0.4, 1.1]]])
+    hard = torch.tensor([[1.0, 0.0, IGNORE, 1.0]])
+    expected = torch.nn.functional.cross_entropy(logits[0], hard[0].long(), ignore_index=IGNORE)
+    assert keep_loss(logits, hard).item() == pytest.approx(expected.item())
+    # a soft target is learned as a probability: the loss is lowest where p(keep) = 0.6
+    shift = torch.linspace(-3, 3, 601)
+    losses = [keep_loss(torch.tensor([[[0.0, float(s)]]]), torch.tensor([[0.6]])).item() for s in shift]
+    best = torch.sigmoid(shift[int(np.argmin(losses))]).item()
+    assert best == pytest.approx(0.6, abs=0.01)
+
+
+def test_a_trained_classifier_keeps_its_head_when_training_continues_from_it(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    from contextzip.train.model import init_token_classifier, is_keep_classifier
+
+    trained = init_token_classifier(tmp_path / "trained", seed=1)
+    assert is_keep_classifier(trained) and not is_keep_classifier(tmp_path)
+    continued = init_token_classifier(tmp_path / "continued", base=trained, seed=2)
+    fresh = init_token_classifier(tmp_path / "fresh", seed=2)
+    head = {n: load_file(str(m / "model.safetensors"))["classifier.weight"] for n, m in
+            (("trained", trained), ("continued", continued), ("fresh", fresh))}  # fmt: skip
+    assert torch.equal(head["continued"], head["trained"])
+    assert not torch.equal(head["fresh"], head["trained"])
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 from contextzip.selection import unit_of_position
 from contextzip.text import word_punctuation_boundaries
 from contextzip.train.corpus import Passage
-from contextzip.train.teachers import Teacher
+from contextzip.train.teachers import Teacher, answer_words
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["LabelledText", "encode_examples", "label_passages"]
+__all__ = ["LabelledText", "encode_examples", "focus_on_questions", "label_passages"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +40,17 @@ IGNORE = -100
 
 @dataclass(frozen=True)
 class LabelledText:
-    """A text with a keep label per word (:func:`word_punctuation_boundaries`), and its query."""
+    """A text with a keep label per word (:func:`word_punctuation_boundaries`), and its query.
+
+    ``target``, when set, replaces ``keep`` as what the model learns: a keep probability per
+    word (soft targets; see :func:`focus_on_question`). It is derived, never cached.
+    """
 
     id: str
     text: str
     keep: np.ndarray
     query: str | None = None
+    target: np.ndarray | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "query": self.query,
@@ -170,14 +176,79 @@ def _label_one(
     return LabelledText(ident, text, np.concatenate([parts[i][1] for i in order]), query=question[0])
 
 
+def focus_on_questions(
+    examples: Sequence[LabelledText], passages: Sequence[Passage], *, other_keep: float
+) -> list[LabelledText]:
+    """Soft targets that rank each asked question's answer above what else was labelled keep.
+
+    ``examples`` are query-aware examples of :func:`label_passages` over ``passages``. Their
+    words labelled keep learn ``other_keep``; the words of the asked question's answers in
+    its passage learn 1.0; the rest 0. A model trained on hard labels for all of a
+    passage's questions cannot tell the asked answer from the others; hard labels for the
+    asked one alone lose the "answer-like words" prior both variants rely on. Graded targets
+    keep the prior and add the ranking.
+
+    Returns the graded examples, then each question over its passage alone (no
+    distractors), so the model also learns the single-passage case.
+    """
+    if not 0 <= other_keep <= 1:
+        raise ValueError(f"other_keep must be in [0, 1], got {other_keep}")
+    by_prefix = {f"{p.id}?{_hash(q)[:12]}+": p for p in passages for q, _ in p.questions}
+    graded, alone = [], []
+    for example in examples:
+        prefix = re.match(r".*?\?[0-9a-f]{12}\+", example.id)
+        passage = by_prefix.get(prefix.group(0)) if prefix else None
+        if passage is None or example.query is None:
+            raise ValueError(f"example {example.id!r} is not a query-aware example of these passages")
+        pair = _focus_one(example, passage, other_keep)
+        graded.append(pair[0])
+        alone.append(pair[1])
+    return graded + alone
+
+
+def _focus_one(
+    example: LabelledText, passage: Passage, other_keep: float
+) -> tuple[LabelledText, LabelledText]:
+    import numpy as np
+
+    question = next(((q, a) for q, a in passage.questions if q == example.query), None)
+    if question is None:
+        raise ValueError(f"example {example.id!r}: its question is not one of passage {passage.id!r}'s")
+    offset = _passage_offset(example.text, passage.text)
+    starts, _ = word_punctuation_boundaries(example.text)
+    inside = (starts >= offset) & (starts < offset + len(passage.text))
+    asked = np.zeros(len(starts), dtype=bool)
+    asked[inside] = answer_words(passage.text, question[1])
+    target = np.where(asked, 1.0, np.where(example.keep, other_keep, 0.0)).astype(np.float32)
+    graded = LabelledText(example.id, example.text, example.keep, example.query, target)
+    ident = _example_id(passage, question, ())
+    alone = LabelledText(ident, passage.text, example.keep[inside], example.query, target[inside])
+    return graded, alone
+
+
+def _passage_offset(text: str, passage: str) -> int:
+    for offset in (0, *(i + len(SEPARATOR) for i in _separators(text))):
+        if text.startswith(passage, offset) and text[offset + len(passage) :][:2] in ("", SEPARATOR):
+            return offset
+    raise ValueError("the passage is not one of the example's parts")
+
+
+def _separators(text: str) -> list[int]:
+    found, at = [], text.find(SEPARATOR)
+    while at != -1:
+        found.append(at)
+        at = text.find(SEPARATOR, at + 1)
+    return found
+
+
 def encode_examples(
     examples: Sequence[LabelledText], tokenizer: Any, *, max_length: int = 512
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Each example's model windows as ``(input_ids, token_type_ids, labels)``.
 
-    A token takes its word's label (1 keep, 0 drop); special and query tokens get
-    ``-100`` so the loss ignores them. Windows are the ones the compressor reads
-    (:func:`contextzip.token_classification.plan_windows`).
+    A token takes its word's label (1 keep, 0 drop; or the word's soft ``target``, a
+    float); special and query tokens get ``-100`` so the loss ignores them. Windows are
+    the ones the compressor reads (:func:`contextzip.token_classification.plan_windows`).
     """
     import numpy as np
 
@@ -194,10 +265,11 @@ def encode_examples(
         token_starts = plan.offsets[:, 0]
         word = unit_of_position(ends, token_starts)
         inside = (token_starts >= starts[word]) & (token_starts < ends[word])
-        token_labels = np.where(inside, example.keep[word], IGNORE).astype(np.int64)
+        wanted = example.keep if example.target is None else example.target
+        token_labels = np.where(inside, wanted[word], IGNORE).astype(np.float32)
         for lo, hi in plan.windows:
             ids, types = plan.sequence(lo, hi)
-            labels = np.full(len(ids), IGNORE, dtype=np.int64)
+            labels = np.full(len(ids), IGNORE, dtype=np.float32)
             labels[len(plan.head) : len(plan.head) + hi - lo] = token_labels[lo:hi]
             windows.append((ids, types, labels))
     return windows

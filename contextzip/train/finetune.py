@@ -24,7 +24,7 @@ from contextzip.train.data import IGNORE, LabelledText, encode_examples
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["FinetuneConfig", "finetune", "trainable_prefixes"]
+__all__ = ["FinetuneConfig", "finetune", "keep_loss", "trainable_prefixes"]
 
 logger = logging.getLogger(__name__)
 
@@ -164,11 +164,12 @@ def finetune(
     started = time.perf_counter() - seconds
     while step < total:
         ids, types, labels, mask = _collate([windows[i] for i in batches[step]], pad)
-        inputs = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+        inputs = {"input_ids": ids, "attention_mask": mask}
         if getattr(model.config, "type_vocab_size", 0) > 1:
             inputs["token_type_ids"] = types
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = model(**inputs).loss
+            logits = model(**inputs).logits
+        loss = keep_loss(logits, labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
@@ -192,6 +193,20 @@ def finetune(
     (out / "training.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     partial.rename(final)
     return final
+
+
+def keep_loss(logits: Any, labels: Any) -> Any:
+    """Cross-entropy of the keep/drop logits against keep probabilities, over labelled tokens.
+
+    ``labels`` holds a keep probability per token (1.0 / 0.0 for hard labels, where this is
+    the usual cross-entropy) and ``-100`` where nothing is learned.
+    """
+    import torch
+
+    labelled = labels != IGNORE
+    log_p = torch.log_softmax(logits.float(), dim=-1)[labelled]
+    keep = labels[labelled]
+    return -(keep * log_p[:, 1] + (1 - keep) * log_p[:, 0]).mean()
 
 
 def _check_same_run(out: Path, wanted: dict[str, Any], found: dict[str, Any] | None) -> None:
@@ -225,7 +240,7 @@ def _collate(windows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], pad: 
     width = max(len(w[0]) for w in windows)
     ids = torch.full((len(windows), width), pad, dtype=torch.long)
     types = torch.zeros((len(windows), width), dtype=torch.long)
-    labels = torch.full((len(windows), width), IGNORE, dtype=torch.long)
+    labels = torch.full((len(windows), width), float(IGNORE), dtype=torch.float32)
     mask = torch.zeros((len(windows), width), dtype=torch.long)
     for row, (window_ids, window_types, window_labels) in enumerate(windows):
         n = len(window_ids)

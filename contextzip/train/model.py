@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from contextzip.errors import missing_extra
 from contextzip.resources import minilm_dir
 
-__all__ = ["init_token_classifier"]
+__all__ = ["init_token_classifier", "is_keep_classifier"]
 
 
 def init_token_classifier(
@@ -22,7 +23,9 @@ def init_token_classifier(
 
     The head is drawn from a generator seeded with ``seed``, so the same call writes the
     same weights. An untrained head ranks words by an arbitrary projection of the encoder's
-    features: good for testing the machinery and timing it, not for compressing.
+    features: good for testing the machinery and timing it, not for compressing. A ``base``
+    that already is a keep/drop classifier (a trained contextzip model folder) keeps its
+    head: training from it continues where it stopped.
 
     Args:
         out_dir: The folder to write (created).
@@ -39,14 +42,25 @@ def init_token_classifier(
     model = AutoModelForTokenClassification.from_pretrained(
         source, num_labels=2, id2label={0: "drop", 1: "keep"}, label2id={"drop": 0, "keep": 1}
     )
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        std = getattr(model.config, "initializer_range", 0.02)
-        head = model.classifier
-        head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * std)
-        head.bias.zero_()
+    if not is_keep_classifier(source):
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            std = getattr(model.config, "initializer_range", 0.02)
+            head = model.classifier
+            head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * std)
+            head.bias.zero_()
     model.config.contextzip_query_aware = query_aware
     out = Path(out_dir)
     model.save_pretrained(out)
     AutoTokenizer.from_pretrained(source).save_pretrained(out)
     return out
+
+
+def is_keep_classifier(model: str | os.PathLike[str]) -> bool:
+    """Whether the model folder ``model`` holds a keep/drop token classifier (label 1 = keep)."""
+    config = Path(model) / "config.json"
+    if not config.is_file():
+        return False
+    record = json.loads(config.read_text(encoding="utf-8"))
+    token_classifier = any(a.endswith("ForTokenClassification") for a in record.get("architectures") or ())
+    return token_classifier and record.get("label2id") == {"drop": 0, "keep": 1}

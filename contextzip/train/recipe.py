@@ -12,7 +12,7 @@ from typing import Any
 from contextzip.errors import ConfigurationError
 from contextzip.onnx_export import onnx_model_path
 from contextzip.train.corpus import Passage, qa_corpus, read_corpus
-from contextzip.train.data import label_passages
+from contextzip.train.data import focus_on_questions, label_passages
 from contextzip.train.export import export_delta
 from contextzip.train.finetune import FinetuneConfig, finetune
 from contextzip.train.teachers import CombinedTeacher, LLMTeacher, QATeacher, SurprisalTeacher, Teacher
@@ -40,7 +40,13 @@ class DefaultRecipe:
         questions_per_passage: Query-aware examples per passage.
         distractor_keep: Share of a query-aware example's distractor words labelled keep
             (by surprisal alone): below ``keep``, so text the question is not about costs less.
-        finetune: Fine-tuning hyper-parameters (both variants).
+        finetune: Fine-tuning hyper-parameters of the task-agnostic model.
+        other_keep: Query-aware soft target of the words labelled keep that are not the asked
+            question's answer (which learns 1.0; see :func:`focus_on_questions`). ``None``:
+            hard labels, and the query-aware model starts from the base encoder (the v1
+            recipe, with ``query_finetune=FinetuneConfig()``).
+        query_finetune: Fine-tuning hyper-parameters of the query-aware model. With
+            ``other_keep`` it continues from the task-agnostic model, so it needs fewer steps.
         limit: Use only the first ``limit`` passages (smoke runs); ``None``: all.
     """
 
@@ -49,6 +55,8 @@ class DefaultRecipe:
     questions_per_passage: int = 1
     distractor_keep: float = 0.2
     finetune: FinetuneConfig = FinetuneConfig()
+    other_keep: float | None = 0.6
+    query_finetune: FinetuneConfig = FinetuneConfig(epochs=1, learning_rate=5e-5)
     limit: int | None = None
 
 
@@ -85,15 +93,19 @@ def train_default(
             cache=work / f"labels-{variant}.jsonl",
             progress=progress,
         )
-    models = {}
-    for variant, query_aware in variants.items():
-        models[variant] = finetune(
-            examples[variant],
-            work / variant,
-            config=recipe.finetune,
-            query_aware=query_aware,
-            progress=progress,
-        )
+    agnostic = finetune(examples["agnostic"], work / "agnostic", config=recipe.finetune, progress=progress)
+    models = {"agnostic": agnostic}
+    if recipe.other_keep is None:
+        models["query-aware"] = finetune(
+            examples["query-aware"], work / "query-aware", config=recipe.query_finetune,
+            query_aware=True, progress=progress,
+        )  # fmt: skip
+    else:  # graded targets, continuing from the task-agnostic model
+        focused = focus_on_questions(examples["query-aware"], corpus, other_keep=recipe.other_keep)
+        models["query-aware"] = finetune(
+            focused, work / "query-aware", base=models["agnostic"], config=recipe.query_finetune,
+            query_aware=True, progress=progress,
+        )  # fmt: skip
     return models
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "SurprisalTeacher",
     "Teacher",
     "align_kept_words",
+    "answer_words",
     "word_keys",
 ]
 
@@ -96,11 +97,28 @@ class QATeacher:
         asked: set[str] = set()
         for question, answers in questions:
             asked.update(_overlap_key(k) for k in word_keys(question) if _is_content_word(k))
-            for answer in answers:
-                for lo, hi in _occurrences(text, answer.strip()):
-                    keep |= (starts < hi) & (ends > lo)
+            keep |= answer_words(text, answers)
         keep |= np.fromiter((k in asked for k in keys), dtype=bool, count=len(keys))
         return keep
+
+
+def answer_words(text: str, answers: Sequence[str]) -> np.ndarray:
+    """Which words of ``text`` overlap an occurrence of one of ``answers``.
+
+    An answer is looked for case-sensitively first, then ignoring case.
+
+    Example:
+        >>> answer_words("Paris is in France.", ["France"]).tolist()
+        [False, False, False, True, False]
+    """
+    import numpy as np
+
+    starts, ends = word_punctuation_boundaries(text)
+    found = np.zeros(len(starts), dtype=bool)
+    for answer in answers:
+        for lo, hi in _occurrences(text, answer.strip()):
+            found |= (starts < hi) & (ends > lo)
+    return found
 
 
 def _overlap_key(key: str) -> str:
