@@ -244,7 +244,12 @@ def test_focus_on_questions_ranks_the_asked_answer_above_the_other_kept_words() 
     single = next(e for e in alone if e.query == eiffel.query)
     assert single.text == PARIS and single.target is not None
     assert kept_words(PARIS, single.target == 1.0) == ["1889"]
-    assert len({e.id for e in focused}) == 6
+    # every question of a passage is asked of it alone: the same words, another answer first
+    capital = next(e for e in alone if e.query == "What is the capital of France?")
+    assert capital.target is not None and kept_words(PARIS, capital.target == 1.0) == ["paris"]
+    assert np.array_equal(capital.keep, single.keep)
+    assert len(alone) == 4 and len({e.id for e in focused}) == 7
+    assert len(focus_on_questions(examples, passages, other_keep=0.6, questions_alone=1)) == 6
     with pytest.raises(ValueError, match="not a query-aware example"):
         focus_on_questions(label_passages(passages, QATeacher(), progress=False), passages, other_keep=0.6)
     with pytest.raises(ValueError, match="other_keep"):

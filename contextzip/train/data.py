@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ class LabelledText:
     """A text with a keep label per word (:func:`word_punctuation_boundaries`), and its query.
 
     ``target``, when set, replaces ``keep`` as what the model learns: a keep probability per
-    word (soft targets; see :func:`focus_on_question`). It is derived, never cached.
+    word (soft targets; see :func:`focus_on_questions`). It is derived, never cached.
     """
 
     id: str
@@ -177,7 +177,11 @@ def _label_one(
 
 
 def focus_on_questions(
-    examples: Sequence[LabelledText], passages: Sequence[Passage], *, other_keep: float
+    examples: Sequence[LabelledText],
+    passages: Sequence[Passage],
+    *,
+    other_keep: float,
+    questions_alone: int | None = None,
 ) -> list[LabelledText]:
     """Soft targets that rank each asked question's answer above what else was labelled keep.
 
@@ -188,42 +192,49 @@ def focus_on_questions(
     asked one alone lose the "answer-like words" prior both variants rely on. Graded targets
     keep the prior and add the ranking.
 
-    Returns the graded examples, then each question over its passage alone (no
-    distractors), so the model also learns the single-passage case.
+    Returns the graded examples, then single-passage examples: up to ``questions_alone``
+    questions of each passage (``None``: all) over the passage alone, with the passage's
+    labels graded for that question. They cost no teacher call, and a passage's several
+    questions are what teaches the model to tell one answer from another. A question whose
+    answer is not found in the passage, or is made of function words alone ("yes"), teaches
+    nothing there and is skipped.
     """
+    import numpy as np
+
     if not 0 <= other_keep <= 1:
         raise ValueError(f"other_keep must be in [0, 1], got {other_keep}")
     by_prefix = {f"{p.id}?{_hash(q)[:12]}+": p for p in passages for q, _ in p.questions}
-    graded, alone = [], []
+    graded, labels = [], {}
     for example in examples:
         prefix = re.match(r".*?\?[0-9a-f]{12}\+", example.id)
         passage = by_prefix.get(prefix.group(0)) if prefix else None
         if passage is None or example.query is None:
             raise ValueError(f"example {example.id!r} is not a query-aware example of these passages")
-        pair = _focus_one(example, passage, other_keep)
-        graded.append(pair[0])
-        alone.append(pair[1])
+        offset = _passage_offset(example.text, passage.text)
+        starts, _ = word_punctuation_boundaries(example.text)
+        inside = (starts >= offset) & (starts < offset + len(passage.text))
+        answers = next(a for q, a in passage.questions if q == example.query)
+        asked = np.zeros(len(starts), dtype=bool)
+        asked[inside] = answer_words(passage.text, answers, content_only=True)
+        graded.append(replace(example, target=_graded(example.keep, asked, other_keep)))
+        labels[passage.id] = example.keep[inside]
+    alone = []
+    for passage in passages:
+        if passage.id not in labels:
+            continue
+        for question in passage.questions[:questions_alone]:
+            asked = answer_words(passage.text, question[1], content_only=True)
+            if asked.any():
+                target = _graded(labels[passage.id], asked, other_keep)
+                ident = _example_id(passage, question, ())
+                alone.append(LabelledText(ident, passage.text, labels[passage.id], question[0], target))
     return graded + alone
 
 
-def _focus_one(
-    example: LabelledText, passage: Passage, other_keep: float
-) -> tuple[LabelledText, LabelledText]:
+def _graded(keep: np.ndarray, asked: np.ndarray, other_keep: float) -> np.ndarray:
     import numpy as np
 
-    question = next(((q, a) for q, a in passage.questions if q == example.query), None)
-    if question is None:
-        raise ValueError(f"example {example.id!r}: its question is not one of passage {passage.id!r}'s")
-    offset = _passage_offset(example.text, passage.text)
-    starts, _ = word_punctuation_boundaries(example.text)
-    inside = (starts >= offset) & (starts < offset + len(passage.text))
-    asked = np.zeros(len(starts), dtype=bool)
-    asked[inside] = answer_words(passage.text, question[1])
-    target = np.where(asked, 1.0, np.where(example.keep, other_keep, 0.0)).astype(np.float32)
-    graded = LabelledText(example.id, example.text, example.keep, example.query, target)
-    ident = _example_id(passage, question, ())
-    alone = LabelledText(ident, passage.text, example.keep[inside], example.query, target[inside])
-    return graded, alone
+    return np.where(asked, 1.0, np.where(keep, other_keep, 0.0)).astype(np.float32)
 
 
 def _passage_offset(text: str, passage: str) -> int:

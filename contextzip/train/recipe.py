@@ -45,6 +45,8 @@ class DefaultRecipe:
             question's answer (which learns 1.0; see :func:`focus_on_questions`). ``None``:
             hard labels, and the query-aware model starts from the base encoder (the v1
             recipe, with ``query_finetune=FinetuneConfig()``).
+        questions_alone: With ``other_keep``: questions per passage also asked of the passage
+            alone (``None``: all), see :func:`focus_on_questions`.
         query_finetune: Fine-tuning hyper-parameters of the query-aware model. With
             ``other_keep`` it continues from the task-agnostic model, so it needs fewer steps.
         limit: Use only the first ``limit`` passages (smoke runs); ``None``: all.
@@ -57,6 +59,7 @@ class DefaultRecipe:
     finetune: FinetuneConfig = FinetuneConfig()
     other_keep: float | None = 0.6
     query_finetune: FinetuneConfig = FinetuneConfig(epochs=1, learning_rate=5e-5)
+    questions_alone: int | None = 3
     limit: int | None = None
 
 
@@ -101,7 +104,12 @@ def train_default(
             query_aware=True, progress=progress,
         )  # fmt: skip
     else:  # graded targets, continuing from the task-agnostic model
-        focused = focus_on_questions(examples["query-aware"], corpus, other_keep=recipe.other_keep)
+        focused = focus_on_questions(
+            examples["query-aware"],
+            corpus,
+            other_keep=recipe.other_keep,
+            questions_alone=recipe.questions_alone,
+        )
         models["query-aware"] = finetune(
             focused, work / "query-aware", base=models["agnostic"], config=recipe.query_finetune,
             query_aware=True, progress=progress,
@@ -212,12 +220,7 @@ def ship_default(
         record = json.loads((work / variant / "training.json").read_text(encoding="utf-8"))
         card = model_card(
             folder.name,
-            data=_CORPUS
-            + (
-                _QUERY_EXAMPLES.format(keep=recipe.keep, distractor_keep=recipe.distractor_keep)
-                if variant == "query-aware"
-                else ""
-            ),
+            data=_CORPUS + (_query_examples(recipe) if variant == "query-aware" else ""),
             teacher=teacher,
             training=record,
             evaluation=evaluation,
@@ -285,6 +288,13 @@ _QUERY_EXAMPLES = (
     "keep share {distractor_keep} instead of {keep}, so the model learns to spend the budget on the "
     "text the question is about."
 )
+_GRADED = (
+    " Soft targets: the words of the asked question's answers learn keep probability 1.0, the other "
+    "words labelled keep (other questions' answers, question words, surprisal fill) {other_keep}, "
+    "the rest 0, so the question decides the ranking among the words an agnostic model would keep. "
+    "Each question is also seen over its passage alone. Training continues from the task-agnostic "
+    "model (its trained layers and head)."
+)
 _COMBINED = (
     "words of answer spans and content words shared with the questions are kept first, then the "
     "words with the highest surprisal (summed over their tokens) until the keep share is reached."
@@ -296,6 +306,11 @@ _LATENCY = (
     "after the first, reuse the scores), so compare speed with `python -m bench.default_model`, "
     "which times cold calls of both on the same texts in one run."
 )
+
+
+def _query_examples(recipe: DefaultRecipe) -> str:
+    text = _QUERY_EXAMPLES.format(keep=recipe.keep, distractor_keep=recipe.distractor_keep)
+    return text if recipe.other_keep is None else text + _GRADED.format(other_keep=recipe.other_keep)
 
 
 def _describe(teacher: Teacher, keep: float) -> str:

@@ -102,20 +102,26 @@ class QATeacher:
         return keep
 
 
-def answer_words(text: str, answers: Sequence[str]) -> np.ndarray:
+def answer_words(text: str, answers: Sequence[str], *, content_only: bool = False) -> np.ndarray:
     """Which words of ``text`` overlap an occurrence of one of ``answers``.
 
-    An answer is looked for case-sensitively first, then ignoring case.
+    An answer is looked for case-sensitively first, then ignoring case. ``content_only``
+    skips answers made of function words alone ("yes", "no"): they occur anywhere, so
+    where they occur says nothing about the question.
 
     Example:
         >>> answer_words("Paris is in France.", ["France"]).tolist()
         [False, False, False, True, False]
+        >>> answer_words("Is it in France? No.", ["no"], content_only=True).any()
+        np.False_
     """
     import numpy as np
 
     starts, ends = word_punctuation_boundaries(text)
     found = np.zeros(len(starts), dtype=bool)
     for answer in answers:
+        if content_only and not any(_is_content_word(k) for k in word_keys(answer)):
+            continue
         for lo, hi in _occurrences(text, answer.strip()):
             found |= (starts < hi) & (ends > lo)
     return found
