@@ -292,8 +292,9 @@ _GRADED = (
     " Soft targets: the words of the asked question's answers learn keep probability 1.0, the other "
     "words labelled keep (other questions' answers, question words, surprisal fill) {other_keep}, "
     "the rest 0, so the question decides the ranking among the words an agnostic model would keep. "
-    "Each question is also seen over its passage alone. Training continues from the task-agnostic "
-    "model (its trained layers and head)."
+    "Up to {questions_alone} questions of each passage are also asked of the passage alone (no "
+    "teacher call: the passage's labels, graded for that question). Training continues from the "
+    "task-agnostic model (its trained layers and head)."
 )
 _COMBINED = (
     "words of answer spans and content words shared with the questions are kept first, then the "
@@ -310,7 +311,10 @@ _LATENCY = (
 
 def _query_examples(recipe: DefaultRecipe) -> str:
     text = _QUERY_EXAMPLES.format(keep=recipe.keep, distractor_keep=recipe.distractor_keep)
-    return text if recipe.other_keep is None else text + _GRADED.format(other_keep=recipe.other_keep)
+    if recipe.other_keep is None:
+        return text
+    alone = "all" if recipe.questions_alone is None else str(recipe.questions_alone)
+    return text + _GRADED.format(other_keep=recipe.other_keep, questions_alone=alone)
 
 
 def _describe(teacher: Teacher, keep: float) -> str:
