@@ -149,7 +149,8 @@ def _add_train_parser(commands: Any) -> None:
     train.add_argument("--llm-model", help="llm teacher: the model name")
     train.add_argument("--llm-base-url", default="https://api.openai.com/v1", help="llm teacher: API root")
     train.add_argument("--query-aware", action="store_true", help="train on (question, text) pairs")
-    train.add_argument("--epochs", type=int, default=2)
+    train.add_argument("--epochs", type=int, default=2, help="--recipe default: the task-agnostic model's; "
+                       "the query-aware one continues from it: 1 epoch, half the learning rate")  # fmt: skip
     train.add_argument("--learning-rate", type=float, default=1e-4)
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--trainable-layers", type=int, default=3, help="top encoder layers that learn")
@@ -333,6 +334,7 @@ def _eval_agent(methods: list[str], options: dict[str, Any], out: Path, *, quiet
 
 
 def _train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
     from pathlib import Path
 
     from contextzip.resources import cache_dir
@@ -346,7 +348,9 @@ def _train(args: argparse.Namespace) -> int:
     progress = False if args.quiet else None
     if args.recipe:
         work = Path(args.out) if args.out else cache_dir() / "train" / args.recipe
-        recipe = DefaultRecipe(keep=args.keep, finetune=config, limit=args.limit)
+        # the query-aware model continues from the agnostic one: one epoch at half the rate
+        query = replace(config, epochs=1, learning_rate=config.learning_rate / 2)
+        recipe = DefaultRecipe(keep=args.keep, finetune=config, query_finetune=query, limit=args.limit)
         models = train_default(work, recipe=recipe, progress=progress)
         shipped = ship_default(
             models, work, recipe=recipe, models_dir=Path(args.models_dir) if args.models_dir else None,

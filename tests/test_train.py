@@ -395,3 +395,28 @@ def test_missing_default_model_says_how_to_make_it(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("CONTEXTZIP_MODELS_DIR", str(tmp_path))
     with pytest.raises(ResourceNotFoundError, match="contextzip train --recipe default"):
         TokenClassifierCompressor()
+
+
+def test_recipe_cli_derives_the_query_aware_settings_from_the_agnostic_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contextzip import cli
+    from contextzip.train import recipe as recipe_module
+
+    seen: dict[str, Any] = {}
+
+    def fake_train(work: Path, *, recipe: Any, progress: Any) -> dict[str, Path]:
+        seen["recipe"] = recipe
+        return {}
+
+    monkeypatch.setattr(recipe_module, "train_default", fake_train)
+    monkeypatch.setattr(recipe_module, "ship_default", lambda *args, **kwargs: [])
+    args = ["train", "--recipe", "default", "--out", str(tmp_path), "--learning-rate", "2e-4", "--no-eval"]
+    assert cli.main([*args, "--batch-size", "8", "--quiet"]) == 0
+    chosen = seen["recipe"]
+    assert (chosen.finetune.epochs, chosen.finetune.learning_rate, chosen.finetune.batch_size) == (2, 2e-4, 8)
+    query = chosen.query_finetune
+    assert (query.epochs, query.learning_rate, query.batch_size) == (1, 1e-4, 8)
+    # the defaults give exactly the recipe's own query-aware settings (a finished run is recognized)
+    assert cli.main(["train", "--recipe", "default", "--out", str(tmp_path), "--no-eval", "--quiet"]) == 0
+    assert seen["recipe"].query_finetune == recipe_module.DefaultRecipe().query_finetune
