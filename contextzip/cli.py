@@ -334,7 +334,6 @@ def _eval_agent(methods: list[str], options: dict[str, Any], out: Path, *, quiet
 
 
 def _train(args: argparse.Namespace) -> int:
-    from dataclasses import replace
     from pathlib import Path
 
     from contextzip.resources import cache_dir
@@ -348,9 +347,7 @@ def _train(args: argparse.Namespace) -> int:
     progress = False if args.quiet else None
     if args.recipe:
         work = Path(args.out) if args.out else cache_dir() / "train" / args.recipe
-        # the query-aware model continues from the agnostic one: one epoch at half the rate
-        query = replace(config, epochs=1, learning_rate=config.learning_rate / 2)
-        recipe = DefaultRecipe(keep=args.keep, finetune=config, query_finetune=query, limit=args.limit)
+        recipe = DefaultRecipe(keep=args.keep, finetune=config, limit=args.limit)
         models = train_default(work, recipe=recipe, progress=progress)
         shipped = ship_default(
             models, work, recipe=recipe, models_dir=Path(args.models_dir) if args.models_dir else None,

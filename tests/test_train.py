@@ -169,7 +169,8 @@ class NothingTeacher(QATeacher):
         return np.zeros(len(word_keys(text)), dtype=bool)
 
 
-def test_query_aware_examples_mix_the_passage_with_same_and_other_group_distractors() -> None:
+def three_passages() -> tuple[Passage, Passage, Passage]:
+    """Paris (two questions) and Tokyo in group "a", Berlin alone in group "b"."""
     paris = Passage(
         "a/0",
         PARIS,
@@ -178,6 +179,11 @@ def test_query_aware_examples_mix_the_passage_with_same_and_other_group_distract
     )
     tokyo = Passage("a/1", TOKYO, (("What was Tokyo called?", ("Edo",)),), group="a")
     berlin = Passage("b/0", BERLIN, (("When did the wall fall?", ("1989",)),), group="b")
+    return paris, tokyo, berlin
+
+
+def test_query_aware_examples_mix_the_passage_with_same_and_other_group_distractors() -> None:
+    paris, tokyo, berlin = three_passages()
     teacher = QATeacher()
     examples = label_passages([paris, tokyo, berlin], teacher, query_aware=True, progress=False)
     again = label_passages([paris, tokyo, berlin], teacher, query_aware=True, progress=False)
@@ -220,14 +226,7 @@ def test_token_labels_follow_their_words_and_skip_specials_and_query(classifier_
 
 
 def test_focus_on_questions_ranks_the_asked_answer_above_the_other_kept_words() -> None:
-    paris = Passage(
-        "a/0",
-        PARIS,
-        (("When was the Eiffel Tower built?", ("1889",)), ("What is the capital of France?", ("Paris",))),
-        group="a",
-    )
-    tokyo = Passage("a/1", TOKYO, (("What was Tokyo called?", ("Edo",)),), group="a")
-    berlin = Passage("b/0", BERLIN, (("When did the wall fall?", ("1989",)),), group="b")
+    paris, tokyo, berlin = three_passages()
     passages = [paris, tokyo, berlin]
     examples = label_passages(passages, QATeacher(), query_aware=True, progress=False)
     focused = focus_on_questions(examples, passages, other_keep=0.6)
@@ -402,6 +401,7 @@ def test_recipe_cli_derives_the_query_aware_settings_from_the_agnostic_ones(
 ) -> None:
     from contextzip import cli
     from contextzip.train import recipe as recipe_module
+    from contextzip.train.finetune import FinetuneConfig
 
     seen: dict[str, Any] = {}
 
@@ -415,8 +415,9 @@ def test_recipe_cli_derives_the_query_aware_settings_from_the_agnostic_ones(
     assert cli.main([*args, "--batch-size", "8", "--quiet"]) == 0
     chosen = seen["recipe"]
     assert (chosen.finetune.epochs, chosen.finetune.learning_rate, chosen.finetune.batch_size) == (2, 2e-4, 8)
-    query = chosen.query_finetune
+    query = chosen.query_config()
     assert (query.epochs, query.learning_rate, query.batch_size) == (1, 1e-4, 8)
-    # the defaults give exactly the recipe's own query-aware settings (a finished run is recognized)
+    # the defaults give exactly the settings the shipped query-aware model was trained with
     assert cli.main(["train", "--recipe", "default", "--out", str(tmp_path), "--no-eval", "--quiet"]) == 0
-    assert seen["recipe"].query_finetune == recipe_module.DefaultRecipe().query_finetune
+    assert seen["recipe"].query_config() == FinetuneConfig(epochs=1, learning_rate=5e-5)
+    assert recipe_module.DefaultRecipe().query_config() == FinetuneConfig(epochs=1, learning_rate=5e-5)

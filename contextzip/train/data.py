@@ -203,7 +203,8 @@ def focus_on_questions(
 
     if not 0 <= other_keep <= 1:
         raise ValueError(f"other_keep must be in [0, 1], got {other_keep}")
-    by_prefix = {f"{p.id}?{_hash(q)[:12]}+": p for p in passages for q, _ in p.questions}
+    # a query-aware example's id starts with the id of its question over its passage alone
+    by_prefix = {_example_id(p, question, ()): p for p in passages for question in p.questions}
     graded, labels = [], {}
     for example in examples:
         prefix = re.match(r".*?\?[0-9a-f]{12}\+", example.id)
@@ -238,18 +239,11 @@ def _graded(keep: np.ndarray, asked: np.ndarray, other_keep: float) -> np.ndarra
 
 
 def _passage_offset(text: str, passage: str) -> int:
-    for offset in (0, *(i + len(SEPARATOR) for i in _separators(text))):
-        if text.startswith(passage, offset) and text[offset + len(passage) :][:2] in ("", SEPARATOR):
-            return offset
-    raise ValueError("the passage is not one of the example's parts")
-
-
-def _separators(text: str) -> list[int]:
-    found, at = [], text.find(SEPARATOR)
-    while at != -1:
-        found.append(at)
-        at = text.find(SEPARATOR, at + 1)
-    return found
+    # a part is framed by separators or the text's ends: pad both ends to match it whole
+    offset = f"{SEPARATOR}{text}{SEPARATOR}".find(f"{SEPARATOR}{passage}{SEPARATOR}")
+    if offset == -1:
+        raise ValueError("the passage is not one of the example's parts")
+    return offset
 
 
 def encode_examples(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +47,10 @@ class DefaultRecipe:
             recipe, with ``query_finetune=FinetuneConfig()``).
         questions_alone: With ``other_keep``: questions per passage also asked of the passage
             alone (``None``: all), see :func:`focus_on_questions`.
-        query_finetune: Fine-tuning hyper-parameters of the query-aware model. With
-            ``other_keep`` it continues from the task-agnostic model, so it needs fewer steps.
+        query_finetune: Fine-tuning hyper-parameters of the query-aware model; ``None``:
+            ``finetune`` for one epoch at half the learning rate (with ``other_keep`` it
+            continues from the task-agnostic model, so it needs fewer steps). See
+            :meth:`query_config`.
         limit: Use only the first ``limit`` passages (smoke runs); ``None``: all.
     """
 
@@ -58,9 +60,15 @@ class DefaultRecipe:
     distractor_keep: float = 0.2
     finetune: FinetuneConfig = FinetuneConfig()
     other_keep: float | None = 0.6
-    query_finetune: FinetuneConfig = FinetuneConfig(epochs=1, learning_rate=5e-5)
+    query_finetune: FinetuneConfig | None = None
     questions_alone: int | None = 3
     limit: int | None = None
+
+    def query_config(self) -> FinetuneConfig:
+        """The query-aware model's fine-tuning hyper-parameters (see ``query_finetune``)."""
+        if self.query_finetune is not None:
+            return self.query_finetune
+        return replace(self.finetune, epochs=1, learning_rate=self.finetune.learning_rate / 2)
 
 
 def train_default(
@@ -100,7 +108,7 @@ def train_default(
     models = {"agnostic": agnostic}
     if recipe.other_keep is None:
         models["query-aware"] = finetune(
-            examples["query-aware"], work / "query-aware", config=recipe.query_finetune,
+            examples["query-aware"], work / "query-aware", config=recipe.query_config(),
             query_aware=True, progress=progress,
         )  # fmt: skip
     else:  # graded targets, continuing from the task-agnostic model
@@ -111,7 +119,7 @@ def train_default(
             questions_alone=recipe.questions_alone,
         )
         models["query-aware"] = finetune(
-            focused, work / "query-aware", base=models["agnostic"], config=recipe.query_finetune,
+            focused, work / "query-aware", base=models["agnostic"], config=recipe.query_config(),
             query_aware=True, progress=progress,
         )  # fmt: skip
     return models
