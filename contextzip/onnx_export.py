@@ -11,21 +11,17 @@ so a retrained model is exported again.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError, missing_extra
-from contextzip.resources import cache_dir, file_lock, hash_file
+from contextzip.resources import cache_dir, file_lock, model_fingerprint
 
 __all__ = ["onnx_model_path", "onnx_session"]
 
 logger = logging.getLogger(__name__)
-
-_FINGERPRINTED = ("config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json")
-
 
 _TASKS = {"token-classification": ("AutoModelForTokenClassification", "logits"),
           "feature-extraction": ("AutoModel", "last_hidden_state")}  # fmt: skip
@@ -42,7 +38,7 @@ def onnx_model_path(model: str, *, quantize: bool, task: str = "token-classifica
             "(download it first, or use backend='torch')"
         )
     suffix = "" if task == "token-classification" else f"-{task}"  # token classifiers keep their folders
-    target = cache_dir() / "onnx" / (_fingerprint(folder) + suffix)
+    target = cache_dir() / "onnx" / (model_fingerprint(folder) + suffix)
     fp32 = target / "model.onnx"
     int8 = target / "model.int8.onnx"
     wanted = int8 if quantize else fp32
@@ -68,16 +64,6 @@ def onnx_session(model: str, *, quantize: bool, threads: int | None = None) -> A
     options.intra_op_num_threads = threads or (os.cpu_count() or 1)
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def _fingerprint(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for name in _FINGERPRINTED:
-        path = folder / name
-        if path.is_file():
-            digest.update(name.encode())
-            hash_file(path, digest)
-    return digest.hexdigest()[:16]
 
 
 def _export(model: str, target: Path, task: str) -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "file_lock",
     "hash_file",
     "minilm_dir",
+    "model_fingerprint",
     "models_dir",
     "package_dir",
     "resolve_causal_lm",
@@ -178,6 +179,26 @@ def hash_file(path: str | os.PathLike[str], digest: Any = None) -> Any:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest
+
+
+_FINGERPRINTED = ("config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json")
+
+
+def model_fingerprint(folder: str | os.PathLike[str]) -> str:
+    """A short hash of a model folder's config, weights and tokenizer: equal folders, equal strings.
+
+    Example:
+        >>> import tempfile
+        >>> len(model_fingerprint(tempfile.mkdtemp()))
+        16
+    """
+    digest = hashlib.sha256()
+    for name in _FINGERPRINTED:
+        path = Path(folder) / name
+        if path.is_file():
+            digest.update(name.encode())
+            hash_file(path, digest)
+    return digest.hexdigest()[:16]
 
 
 @contextlib.contextmanager

@@ -335,3 +335,16 @@ def test_local_reader_cuts_a_long_context(local_reader):
     assert "HEADMARK" in prompt and "TAILMARK" in prompt and TRUNCATION_MARK in prompt
     out = local_reader.read("What is the launch code?", context)
     assert isinstance(out.prediction, str)
+
+
+@pytest.mark.slow
+def test_local_reader_cache_shares_answers_between_readers(tmp_path):
+    question, context = "What is the capital of France?", "The capital of France is Paris."
+    first = LocalReader(cache_dir=tmp_path).read(question, context)
+    second = LocalReader(cache_dir=tmp_path).read(question, context)  # a new reader, same folder
+    assert (first.cached, second.cached) == (False, True)
+    assert second.prediction == first.prediction == LocalReader().read(question, context).prediction
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    # another generation setting is another request
+    assert LocalReader(cache_dir=tmp_path, max_new_tokens=8).read(question, context).cached is False
+    assert len(list(tmp_path.glob("*.json"))) == 2

@@ -9,11 +9,8 @@ never appears in logs, errors, ``repr`` or the cache.
 from __future__ import annotations
 
 import email.utils
-import hashlib
-import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError, ContextZipError, missing_extra
+from contextzip.eval.answer_cache import AnswerCache
 from contextzip.eval.prompts import first_line, messages
 from contextzip.eval.types import ReaderOutput
 from contextzip.resources import cache_dir as default_cache_dir
@@ -146,14 +144,15 @@ class OpenAIReader:
             "temperature": self.temperature,
             "max_tokens": max_tokens,
         }
-        path = self._cache_path(body)
-        if path is not None:
-            content = _read_cache(path)
+        cache = self._answer_cache()
+        request = {"base_url": self.base_url, "body": body}
+        if cache is not None:
+            content = cache.get(request)
             if content is not None:
                 return content, True
         content = self._post(body)
-        if path is not None:
-            _write_cache(path, {"model": self.model, "base_url": self.base_url, "content": content})
+        if cache is not None:
+            cache.put(request, content, model=self.model, base_url=self.base_url)
         return content, False
 
     def read_many(self, items: Sequence[tuple[str, str]]) -> list[ReaderOutput]:
@@ -176,16 +175,12 @@ class OpenAIReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _cache_path(self, body: dict[str, Any]) -> Path | None:
+    def _answer_cache(self) -> AnswerCache | None:
         if not self.cache:
             return None
-        canonical = json.dumps(
-            {"base_url": self.base_url, "body": body}, sort_keys=True, separators=(",", ":")
-        )
-        folder = (
+        return AnswerCache(
             self.cache_dir if self.cache_dir is not None else default_cache_dir() / "eval-cache" / "openai"
         )
-        return folder / f"{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}.json"
 
     def _http(self) -> Any:
         with self._client_lock:
@@ -273,26 +268,3 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return when.timestamp() - time.time()
-
-
-def _read_cache(path: Path) -> str | None:
-    try:
-        content = json.loads(path.read_text(encoding="utf-8"))["content"]
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
-        return None
-    return content if isinstance(content, str) else None
-
-
-def _write_cache(path: Path, record: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(record, f, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -2,9 +2,11 @@
 
 * ``presence`` — answers nothing; the runner checks whether the gold answer survived.
 * ``local`` — a transformers causal LM (the packaged SmolLM2-135M-Instruct by default),
-  greedy, deterministic, offline.
+  greedy, deterministic, offline; answers optionally cached on disk.
 * ``openai`` — any OpenAI-compatible ``/chat/completions`` server, with retries and an
   on-disk cache so reruns cost nothing.
+
+Both caches are :class:`~contextzip.eval.answer_cache.AnswerCache` folders.
 
 Both answering readers send the same chat: :data:`SYSTEM_PROMPT`, then
 :data:`USER_PROMPT` filled in, and keep the first non-empty line of the reply.
@@ -16,15 +18,17 @@ from __future__ import annotations
 import logging
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from contextzip.causal_lm import _load, check_precision
 from contextzip.errors import ConfigurationError, missing_extra
+from contextzip.eval.answer_cache import AnswerCache
 from contextzip.eval.openai_reader import OpenAIReader, ReaderError
 from contextzip.eval.prompts import SYSTEM_PROMPT, TRUNCATION_MARK, USER_PROMPT, first_line, messages
 from contextzip.eval.types import Reader, ReaderOutput
 from contextzip.protocol import check_options
-from contextzip.resources import resolve_causal_lm
+from contextzip.resources import model_fingerprint, resolve_causal_lm
 
 __all__ = [
     "SYSTEM_PROMPT",
@@ -66,6 +70,10 @@ class LocalReader:
         device: A torch device string.
         max_new_tokens: Longest answer generated, in tokens.
         precision: ``"float32"`` or ``"bfloat16"`` (autocast; faster on CPUs with AMX).
+        cache_dir: A folder to cache answers in, keyed by a hash of the model's files,
+            the prompt, the generation settings and the torch and transformers versions;
+            ``None`` (the default) caches nothing. Evaluations that share a folder share
+            their answers: the uncompressed baseline of a dataset is read once.
 
     Example:
         >>> reader = LocalReader()
@@ -82,6 +90,7 @@ class LocalReader:
         device: str = "cpu",
         max_new_tokens: int = 32,
         precision: str = "float32",
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if max_new_tokens < 1:
             raise ConfigurationError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
@@ -90,6 +99,8 @@ class LocalReader:
         self.device = device
         self.max_new_tokens = max_new_tokens
         self.precision = precision
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self._model_fingerprint: str | None = None
 
     def read(self, question: str, context: str) -> ReaderOutput:
         try:
@@ -97,9 +108,15 @@ class LocalReader:
         except ImportError as exc:
             raise missing_extra(exc.name or "torch", "ml") from None
         start = time.perf_counter()
-        tokenizer, lm = _load(resolve_causal_lm(self.model), self.device)
+        model = resolve_causal_lm(self.model)
+        tokenizer, lm = _load(model, self.device)
         limit = getattr(lm.config, "max_position_embeddings", None) or 2048
         prompt = build_prompt(tokenizer, question, context, max_tokens=limit - self.max_new_tokens)
+        cache, request = self._cache_entry(model, prompt, torch.__version__)
+        if cache is not None:
+            text = cache.get(request)
+            if text is not None:
+                return ReaderOutput(first_line(text), time.perf_counter() - start, cached=True)
         ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self.device)
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         device_type = torch.device(self.device).type
@@ -114,7 +131,31 @@ class LocalReader:
                 stopping_criteria=[_first_line_done(tokenizer, ids.shape[1])],
             )
         text = tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
+        if cache is not None:
+            cache.put(request, text, model=model)
         return ReaderOutput(prediction=first_line(text), seconds=time.perf_counter() - start)
+
+    def _cache_entry(
+        self, model: str, prompt: str, torch_version: str
+    ) -> tuple[AnswerCache | None, dict[str, Any]]:
+        """The cache and the request that fixes this answer (``None`` when caching is off)."""
+        if self.cache_dir is None:
+            return None, {}
+        import transformers
+
+        if self._model_fingerprint is None:  # hashing the weights once per reader, not per read
+            self._model_fingerprint = model_fingerprint(model) if os.path.isdir(model) else model
+        request = {
+            "reader": self.name,
+            "model": self._model_fingerprint,
+            "prompt": prompt,
+            "max_new_tokens": self.max_new_tokens,
+            "precision": self.precision,
+            "device": str(self.device),
+            "torch": torch_version,
+            "transformers": transformers.__version__,
+        }
+        return AnswerCache(self.cache_dir), request
 
 
 def _first_line_done(tokenizer: Any, prompt_length: int) -> Any:
