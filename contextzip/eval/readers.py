@@ -100,6 +100,7 @@ class LocalReader:
         self.max_new_tokens = max_new_tokens
         self.precision = precision
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self._cache = AnswerCache(self.cache_dir) if self.cache_dir is not None else None
         self._model_fingerprint: str | None = None
 
     def read(self, question: str, context: str) -> ReaderOutput:
@@ -112,9 +113,9 @@ class LocalReader:
         tokenizer, lm = _load(model, self.device)
         limit = getattr(lm.config, "max_position_embeddings", None) or 2048
         prompt = build_prompt(tokenizer, question, context, max_tokens=limit - self.max_new_tokens)
-        cache, request = self._cache_entry(model, prompt, torch.__version__)
-        if cache is not None:
-            text = cache.get(request)
+        request = self._request(model, prompt) if self._cache is not None else {}
+        if self._cache is not None:
+            text = self._cache.get(request)
             if text is not None:
                 return ReaderOutput(first_line(text), time.perf_counter() - start, cached=True)
         ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self.device)
@@ -131,31 +132,27 @@ class LocalReader:
                 stopping_criteria=[_first_line_done(tokenizer, ids.shape[1])],
             )
         text = tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
-        if cache is not None:
-            cache.put(request, text, model=model)
+        if self._cache is not None:
+            self._cache.put(request, text, model=model)
         return ReaderOutput(prediction=first_line(text), seconds=time.perf_counter() - start)
 
-    def _cache_entry(
-        self, model: str, prompt: str, torch_version: str
-    ) -> tuple[AnswerCache | None, dict[str, Any]]:
-        """The cache and the request that fixes this answer (``None`` when caching is off)."""
-        if self.cache_dir is None:
-            return None, {}
+    def _request(self, model: str, prompt: str) -> dict[str, Any]:
+        """Everything that fixes this answer: the cache's key."""
+        import torch
         import transformers
 
         if self._model_fingerprint is None:  # hashing the weights once per reader, not per read
             self._model_fingerprint = model_fingerprint(model) if os.path.isdir(model) else model
-        request = {
+        return {
             "reader": self.name,
             "model": self._model_fingerprint,
             "prompt": prompt,
             "max_new_tokens": self.max_new_tokens,
             "precision": self.precision,
             "device": str(self.device),
-            "torch": torch_version,
+            "torch": torch.__version__,
             "transformers": transformers.__version__,
         }
-        return AnswerCache(self.cache_dir), request
 
 
 def _first_line_done(tokenizer: Any, prompt_length: int) -> Any:
