@@ -99,6 +99,12 @@ def _add_eval_parser(commands: Any) -> None:
     evaluate.add_argument("--rates", default="0.5,0.33,0.2,0.1", help="comma-separated rates in (0, 1]")
     evaluate.add_argument("--reader", "-r", default="presence", help="presence, local or openai")
     evaluate.add_argument("--limit", "-n", type=int, help="number of samples (default: all)")
+    evaluate.add_argument(
+        "--slice",
+        metavar="START:END",
+        help="run only samples START to END-1 of the --limit selection, to split one run over "
+        "processes: give each its own --out, then concatenate their samples.jsonl into one folder",
+    )
     evaluate.add_argument("--out", "-o", default="eval-out", help="output folder (resumed if it exists)")
     evaluate.add_argument("--length", type=int, default=8000, help="context tokens for generated datasets")
     evaluate.add_argument(
@@ -266,12 +272,15 @@ def _eval(args: argparse.Namespace) -> int:
     if args.dataset == "agent-trajectories":
         return _eval_agent(methods, method_options.get("agent", {}), Path(args.out), quiet=args.quiet)
     rates = [_parse_rate(r) for r in args.rates.split(",") if r.strip()]
+    selection = _parse_slice(args.slice)
     reader = get_reader(args.reader, **_parse_options(args.reader_option))
     samples = load_dataset(
         args.dataset, limit=args.limit, length=args.length, split=args.split, seed=args.seed
-    )
+    )[selection]
     if not samples:
-        raise ConfigurationError(f"dataset {args.dataset!r} has no samples")
+        raise ConfigurationError(
+            f"dataset {args.dataset!r} has no samples" + (f" in --slice {args.slice}" if args.slice else "")
+        )
     out = Path(args.out)
     results = run_eval(
         samples,
@@ -363,6 +372,23 @@ def _train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     sys.stderr.write(f"wrote {out}\n")
     return 0
+
+
+def _parse_slice(raw: str | None) -> slice:
+    """``START:END`` (either may be left out) as a slice of the selected samples."""
+    if raw is None:
+        return slice(None)
+    start_raw, sep, end_raw = raw.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        start = int(start_raw) if start_raw.strip() else 0
+        end = int(end_raw) if end_raw.strip() else None
+    except ValueError:
+        raise ConfigurationError(f"--slice {raw!r} is not START:END, e.g. --slice 50:100") from None
+    if start < 0 or (end is not None and end <= start):
+        raise ConfigurationError(f"--slice {raw!r} needs 0 <= START < END, e.g. --slice 50:100")
+    return slice(start, end)
 
 
 def _parse_rate(raw: str) -> float:

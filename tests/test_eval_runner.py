@@ -97,6 +97,35 @@ def test_cli_eval_bad_arguments_are_one_line(tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "not a number" in result.stderr
 
 
+def test_cli_eval_slices_concatenate_to_the_whole_run(tmp_path, capsys):
+    from contextzip.cli import main
+
+    def eval_rows(out, *extra):
+        args = ["eval", "--dataset", "synthetic", "--methods", "random,truncate", "--rates", "0.2",
+                "--limit", "10", "--length", "1000", "--out", str(out), "--quiet", *extra]  # fmt: skip
+        assert main(args) == 0
+        rows = [json.loads(line) for line in (out / RESULTS_FILE).read_text().splitlines()]
+        return {json.dumps({k: v for k, v in row.items() if k != "compress_seconds"}) for row in rows}
+
+    whole = eval_rows(tmp_path / "whole")
+    head = eval_rows(tmp_path / "head", "--slice", ":4")
+    tail = eval_rows(tmp_path / "tail", "--slice", "4:")
+    # synthetic deals samples per task, so --limit 4 would not be the first 4 of --limit 10
+    assert head | tail == whole and not head & tail
+    assert len(whole) == 10 * 3  # the baseline and two methods
+
+
+@pytest.mark.parametrize("bad", ["4", "5:2", "-1:3", "a:b"])
+def test_cli_eval_bad_slice_is_one_clear_error(bad, tmp_path, capsys):
+    from contextzip.cli import main
+
+    args = ["eval", "--dataset", "fixture", "--methods", "random", f"--slice={bad}", "--out", str(tmp_path)]
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"--slice {bad!r}" in error and "e.g. --slice 50:100" in error
+    assert not (tmp_path / RESULTS_FILE).exists()
+
+
 @pytest.mark.slow
 @pytest.mark.package_index
 def test_the_issue_command_runs_offline_on_squad_multidoc(tmp_path):
