@@ -130,7 +130,9 @@ def _add_compare_parser(commands: Any) -> None:
     compare.add_argument("folders", nargs="+", help="`contextzip eval --out` folders")
     compare.add_argument("--baseline", "-b", required=True, help="the method the others are compared to")
     compare.add_argument("--methods", "-m", help="comma-separated methods (default: all others)")
-    compare.add_argument("--metric", default="presence", help="presence, exact_match, f1 or rouge_l")
+    compare.add_argument(
+        "--metric", default="presence", help="presence, exact_match, f1, rouge_l or accuracy"
+    )
     compare.add_argument("--confidence", type=float, default=0.95, help="interval coverage (default 0.95)")
     compare.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
 

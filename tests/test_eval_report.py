@@ -39,6 +39,7 @@ def result(
     exact_match: float | None = None,
     f1: float | None = None,
     rouge_l: float | None = None,
+    accuracy: float | None = None,
 ) -> SampleResult:
     return SampleResult(
         dataset=dataset,
@@ -56,6 +57,7 @@ def result(
         exact_match=exact_match,
         f1=f1,
         rouge_l=rouge_l,
+        accuracy=accuracy,
     )
 
 
@@ -234,24 +236,42 @@ def cells(line: str) -> list[str]:
 
 def test_markdown_table_formats_each_cell():
     results = [
-        result("a", before=300, after=75, seconds=0.002, presence=1.0, exact_match=1.0, f1=0.5, rouge_l=0.25),
         result(
-            "b", before=100, after=22, seconds=0.004, presence=0.0, exact_match=0.0, f1=0.125, rouge_l=None
+            "a",
+            before=300,
+            after=75,
+            seconds=0.002,
+            presence=1.0,
+            exact_match=1.0,
+            f1=0.5,
+            rouge_l=0.25,
+            accuracy=1.0,
+        ),
+        result(
+            "b",
+            before=100,
+            after=22,
+            seconds=0.004,
+            presence=0.0,
+            exact_match=0.0,
+            f1=0.125,
+            rouge_l=None,
+            accuracy=0.0,
         ),
         result("a", method="original", rate=1.0, before=300, after=300, seconds=0.0),
     ]
     lines = markdown_table(summarize(results)).splitlines()
     assert cells(lines[0]) == [
         "dataset", "reader", "method", "rate", "ratio", "presence",
-        "EM", "F1", "ROUGE-L", "n", "p50 ms", "tok/s",
+        "EM", "F1", "ROUGE-L", "acc", "n", "p50 ms", "tok/s",
     ]  # fmt: skip
     assert lines[1].startswith("|---|---|---|---:|")
     assert cells(lines[2]) == [
         "squad", "presence", "lingua", "0.25", "4.12x", "50.0%",
-        "50.0%", "31.2%", "25.0%", "2", "3.0", "66,667",
+        "50.0%", "31.2%", "25.0%", "50.0%", "2", "3.0", "66,667",
     ]  # fmt: skip
     assert cells(lines[3]) == [
-        "squad", "presence", "original", "1", "1.00x", "100.0%", "–", "–", "–", "1", "0.0", "–",
+        "squad", "presence", "original", "1", "1.00x", "100.0%", "–", "–", "–", "–", "1", "0.0", "–",
     ]  # fmt: skip
     assert len(lines) == 4
 
@@ -320,11 +340,11 @@ def test_plot_survives_rows_without_the_metric_or_a_ratio(tmp_path):
 
 def test_unknown_metric_is_rejected_with_the_valid_ones(tmp_path):
     rows = summarize([result()])
-    with pytest.raises(ConfigurationError, match="presence, exact_match, f1, rouge_l") as info:
-        plot(rows, tmp_path / "x.png", metric="accuracy")
-    assert "'accuracy'" in str(info.value)
+    with pytest.raises(ConfigurationError, match="presence, exact_match, f1, rouge_l, accuracy") as info:
+        plot(rows, tmp_path / "x.png", metric="recall")
+    assert "'recall'" in str(info.value)
     with pytest.raises(ConfigurationError, match="choose one of"):
-        write_report([result()], tmp_path / "report", metric="accuracy")
+        write_report([result()], tmp_path / "report", metric="recall")
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "report").exists()
 
 
@@ -361,6 +381,19 @@ def test_write_report_writes_every_file(tmp_path):
     png_bytes(paths["plot"])
     png_bytes(paths["plot_f1"])
     assert paths["plot"].read_bytes() != paths["plot_f1"].read_bytes()
+
+
+def test_accuracy_is_summarized_and_plotted_when_recorded(tmp_path):
+    pytest.importorskip("matplotlib")
+    import dataclasses
+
+    results = [dataclasses.replace(r, accuracy=1.0 - r.rate) if r.f1 is not None else r for r in grid()]
+    paths = write_report(results, tmp_path)
+    assert paths["plot_accuracy"] == tmp_path / "plot_accuracy.png"
+    png_bytes(paths["plot_accuracy"])
+    rows = {(row.reader, row.method, row.rate): row for row in summarize(results) if row.dataset == "squad"}
+    assert rows[("extractive", "lingua", 0.1)].accuracy == pytest.approx(0.9)
+    assert rows[("presence", "lingua", 0.1)].accuracy is None
 
 
 def test_no_f1_plot_when_no_reader_answers(tmp_path):

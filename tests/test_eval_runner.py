@@ -157,3 +157,47 @@ def test_a_compressor_that_fails_open_is_reported(samples, tmp_path, caplog):
     assert all(r.achieved_rate == 1.0 for r in results)
     assert "broken-code: 2 of its results left the input unchanged" in caplog.text
     assert "ranker exploded" in caplog.text
+
+
+class SentenceReader:
+    """Answers in a sentence, as small chat models do: right when the context holds the answer."""
+
+    name = "sentence"
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers = answers
+        self.calls = 0
+
+    def read(self, question, context):  # noqa: ANN001, ANN201 - the Reader protocol
+        from contextzip.eval.types import ReaderOutput
+
+        self.calls += 1
+        answer = self.answers[question]
+        return ReaderOutput(
+            f"The answer is {answer}, as the text says." if answer in context else "I do not know."
+        )
+
+
+def test_accuracy_credits_an_answer_given_in_a_sentence(samples, tmp_path):
+    reader = SentenceReader({s.question: s.answers[0] for s in samples[:4]})
+    results = run_eval(samples[:4], methods=["truncate"], rates=[0.05], reader=reader, out_dir=tmp_path,
+                       progress=False)  # fmt: skip
+    for result in results:
+        assert result.accuracy == (1.0 if "The answer is" in result.prediction else 0.0)
+        assert result.exact_match == 0.0  # the sentence is not the answer itself
+    assert {r.accuracy for r in results if r.method == "original"} == {1.0}
+    assert sum(r.accuracy for r in results if r.method == "truncate") < 4  # 20x truncation loses answers
+
+
+def test_replies_recorded_before_accuracy_get_it_on_resume(samples, tmp_path):
+    reader = SentenceReader({s.question: s.answers[0] for s in samples[:3]})
+    first = run_eval(samples[:3], methods=[], rates=[], reader=reader, out_dir=tmp_path, progress=False)
+    path = tmp_path / RESULTS_FILE
+    old = [{k: v for k, v in r.to_json().items() if k != "accuracy"} for r in first]
+    path.write_text("".join(json.dumps(row) + "\n" for row in old))
+    assert {r.accuracy for r in load_results(path)} == {None}
+
+    again = run_eval(samples[:3], methods=[], rates=[], reader=reader, out_dir=tmp_path, progress=False)
+    assert reader.calls == 3  # nothing was read again
+    assert [r.accuracy for r in again] == [r.accuracy for r in first] == [1.0, 1.0, 1.0]
+    assert load_results(path) == again  # and the file now holds them

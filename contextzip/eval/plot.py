@@ -23,7 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["plot"]
 
 
-_METRIC_LABELS = {"presence": "presence", "exact_match": "exact match", "f1": "F1", "rouge_l": "ROUGE-L"}
+_METRIC_LABELS = {
+    "presence": "presence",
+    "exact_match": "exact match",
+    "f1": "F1",
+    "rouge_l": "ROUGE-L",
+    "accuracy": "accuracy (answer in reply)",
+}
 _RATIO_TICKS = (1, 2, 4, 10, 20, 50, 100, 200, 500, 1000)
 
 

@@ -37,7 +37,7 @@ __all__ = [
     "write_report",
 ]
 
-METRICS: tuple[str, ...] = ("presence", "exact_match", "f1", "rouge_l")
+METRICS: tuple[str, ...] = ("presence", "exact_match", "f1", "rouge_l", "accuracy")
 """The per-sample scores that can be plotted, each a fraction in ``[0, 1]``."""
 
 _MISSING = "–"
@@ -57,6 +57,7 @@ class SummaryRow:
         exact_match: Mean exact match over the samples that have one; ``None`` if none do.
         f1: Mean token F1, likewise.
         rouge_l: Mean ROUGE-L, likewise.
+        accuracy: Share of replies that contain a gold answer, likewise.
         ratio: Sum of original tokens over sum of compressed tokens; ``None`` when
             nothing was left.
         achieved_rate: Sum of compressed tokens over sum of original tokens; ``None``
@@ -77,6 +78,7 @@ class SummaryRow:
     exact_match: float | None
     f1: float | None
     rouge_l: float | None
+    accuracy: float | None
     ratio: float | None
     achieved_rate: float | None
     rate_error: float | None
@@ -154,6 +156,7 @@ _COLUMNS: tuple[tuple[str, bool, Callable[[SummaryRow], str]], ...] = (
     ("EM", True, lambda r: _percent(r.exact_match)),
     ("F1", True, lambda r: _percent(r.f1)),
     ("ROUGE-L", True, lambda r: _percent(r.rouge_l)),
+    ("acc", True, lambda r: _percent(r.accuracy)),
     ("n", True, lambda r: str(r.samples)),
     ("p50 ms", True, lambda r: _number(r.latency_median_s, scale=1000.0, digits=1)),
     ("tok/s", True, lambda r: _number(r.tokens_per_s, digits=0)),
@@ -170,7 +173,7 @@ def markdown_table(rows: Iterable[SummaryRow]) -> str:
         >>> from contextzip.eval.types import SampleResult
         >>> r = SampleResult("toy", "q1", "lingua", 0.25, "presence", 400, 97, 0.2425, 4.12, 0.02, 0.5)
         >>> print(markdown_table(summarize([r])).splitlines()[-1])
-        | toy | presence | lingua | 0.25 | 4.12x | 50.0% | – | – | – | 1 | 20.0 | 20,000 |
+        | toy | presence | lingua | 0.25 | 4.12x | 50.0% | – | – | – | – | 1 | 20.0 | 20,000 |
     """
     lines = [
         "| " + " | ".join(header for header, _, _ in _COLUMNS) + " |",
@@ -184,10 +187,11 @@ def markdown_table(rows: Iterable[SummaryRow]) -> str:
 def write_report(
     results: Iterable[SampleResult], out_dir: str | Path, *, metric: str = "presence"
 ) -> dict[str, Path]:
-    """Write ``summary.json``, ``summary.md`` and ``plot.png`` (plus ``plot_f1.png``) into a folder.
+    """Write ``summary.json``, ``summary.md`` and ``plot.png`` (plus answer plots) into a folder.
 
-    ``plot_f1.png`` is written when some reader answers (its results carry an F1
-    score) and holds only the readers that do.
+    When some reader answers (its results carry an F1 score), ``plot_f1.png`` and, if
+    the results carry it, ``plot_accuracy.png`` are written too, holding only the
+    readers that do.
 
     Args:
         results: The per-sample results.
@@ -196,7 +200,7 @@ def write_report(
 
     Returns:
         The paths written, keyed ``"json"``, ``"markdown"``, ``"plot"`` and, when
-        written, ``"plot_f1"``.
+        written, ``"plot_f1"`` and ``"plot_accuracy"``.
 
     Raises:
         ConfigurationError: For an unknown metric, or when there are no results.
@@ -225,6 +229,8 @@ def write_report(
     if answering:
         answered = [row for row in rows if row.reader in answering]
         paths["plot_f1"] = plot(answered, out / "plot_f1.png", metric="f1")
+        if any(row.accuracy is not None for row in answered):
+            paths["plot_accuracy"] = plot(answered, out / "plot_accuracy.png", metric="accuracy")
     return paths
 
 
@@ -247,6 +253,7 @@ def _summarize_group(key: tuple[str, str, str, float], group: Sequence[SampleRes
         exact_match=mean_with_count(r.exact_match for r in group).mean,
         f1=mean_with_count(r.f1 for r in group).mean,
         rouge_l=mean_with_count(r.rouge_l for r in group).mean,
+        accuracy=mean_with_count(r.accuracy for r in group).mean,
         ratio=before / after if after else None,
         achieved_rate=achieved,
         rate_error=None if achieved is None else achieved - rate,

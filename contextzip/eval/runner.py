@@ -3,18 +3,21 @@
 For every sample, method and rate the runner compresses the sample's documents (one
 segment each, the question as the query), checks whether a gold answer (or all the
 sample's evidence) survived (``presence``), asks the reader, scores its answer (EM,
-F1, ROUGE-L) and appends one :class:`~contextzip.eval.types.SampleResult` line to
-``samples.jsonl``. The
+F1, ROUGE-L, and ``accuracy``: does the reply contain a gold answer) and appends one
+:class:`~contextzip.eval.types.SampleResult` line to ``samples.jsonl``. The
 uncompressed context is run too, as method ``original`` at rate 1.0.
 
 Runs are resumable: results already in ``samples.jsonl`` (same dataset, sample,
-method, rate and reader) are not computed again.
+method, rate and reader) are not computed again. Results recorded before ``accuracy``
+existed get it from their recorded reply on resume (the file is rewritten once).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -84,6 +87,7 @@ def run_eval(
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / RESULTS_FILE
     done = {result.key: result for result in load_results(path)}
+    _complete_recorded_scores(done, samples, path)
     plan = [(BASELINE_METHOD, 1.0)] if baseline else []
     plan += [(method, float(rate)) for method in methods for rate in rates]
     wanted: list[tuple[str, str, str, float, str]] = []
@@ -107,6 +111,29 @@ def run_eval(
     results = [done[key] for key in wanted]
     _warn_failures(results)
     return results
+
+
+def _complete_recorded_scores(
+    done: dict[tuple[str, str, str, float, str], SampleResult], samples: Sequence[QASample], path: Path
+) -> None:
+    """Score ``accuracy`` on recorded replies that predate it, and rewrite ``path`` with them."""
+    by_id = {(sample.dataset, sample.id): sample for sample in samples}
+    completed = 0
+    for key, result in done.items():
+        sample = by_id.get(key[:2])
+        if sample is None or result.accuracy is not None or result.prediction is None:
+            continue
+        accuracy = answer_presence(result.prediction, sample.answers)
+        done[key] = dataclasses.replace(result, accuracy=accuracy)
+        completed += 1
+    if not completed:
+        return
+    logger.info("scoring accuracy on %d recorded replies that predate it", completed)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", encoding="utf-8") as sink:
+        for result in done.values():
+            sink.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+    os.replace(partial, path)  # all or nothing: an interruption leaves the old file
 
 
 def _warn_failures(results: Sequence[SampleResult]) -> None:
@@ -180,6 +207,7 @@ def _evaluate(
         exact_match=None if prediction is None else exact_match(prediction, sample.answers),
         f1=None if prediction is None else f1(prediction, sample.answers),
         rouge_l=None if prediction is None else rouge_l(prediction, sample.answers),
+        accuracy=None if prediction is None else answer_presence(prediction, sample.answers),
         reason=reason,
     )
 

@@ -89,7 +89,10 @@ class SampleResult:
 
     ``rate`` is the requested rate (``1.0`` for the uncompressed baseline);
     ``achieved_rate`` is compressed over original tokens. Answer metrics are ``None``
-    when the reader gave no prediction.
+    when the reader gave no prediction. ``accuracy`` is 1.0 when a gold answer appears
+    in the reply (the multi-document QA accuracy of Liu et al. 2023, "Lost in the
+    Middle", which LongLLMLingua reports): it credits a right answer given in a sentence,
+    which exact match and F1 penalize.
     """
 
     dataset: str
@@ -107,6 +110,7 @@ class SampleResult:
     exact_match: float | None = None
     f1: float | None = None
     rouge_l: float | None = None
+    accuracy: float | None = None
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
