@@ -236,30 +236,12 @@ def cells(line: str) -> list[str]:
 
 def test_markdown_table_formats_each_cell():
     results = [
-        result(
-            "a",
-            before=300,
-            after=75,
-            seconds=0.002,
-            presence=1.0,
-            exact_match=1.0,
-            f1=0.5,
-            rouge_l=0.25,
-            accuracy=1.0,
-        ),
-        result(
-            "b",
-            before=100,
-            after=22,
-            seconds=0.004,
-            presence=0.0,
-            exact_match=0.0,
-            f1=0.125,
-            rouge_l=None,
-            accuracy=0.0,
-        ),
+        result("a", before=300, after=75, seconds=0.002, presence=1.0,
+               exact_match=1.0, f1=0.5, rouge_l=0.25, accuracy=1.0),
+        result("b", before=100, after=22, seconds=0.004, presence=0.0,
+               exact_match=0.0, f1=0.125, rouge_l=None, accuracy=0.0),
         result("a", method="original", rate=1.0, before=300, after=300, seconds=0.0),
-    ]
+    ]  # fmt: skip
     lines = markdown_table(summarize(results)).splitlines()
     assert cells(lines[0]) == [
         "dataset", "reader", "method", "rate", "ratio", "presence",
