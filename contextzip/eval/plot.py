@@ -28,7 +28,7 @@ _METRIC_LABELS = {
     "exact_match": "exact match",
     "f1": "F1",
     "rouge_l": "ROUGE-L",
-    "accuracy": "accuracy (answer in reply)",
+    "accuracy": "accuracy",
 }
 _RATIO_TICKS = (1, 2, 4, 10, 20, 50, 100, 200, 500, 1000)
 
