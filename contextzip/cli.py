@@ -88,7 +88,8 @@ def _add_eval_parser(commands: Any) -> None:
         "eval",
         help="measure compressors on a QA benchmark",
         description="Compress each sample's context with every method at every rate, read it, "
-        "and write samples.jsonl, summary.json, summary.md and plot.png to --out. Results already "
+        "and write samples.jsonl, summary.json, summary.md and plot.png (with a reader that answers, "
+        "also plot_f1.png and plot_accuracy.png) to --out. Results already "
         "in --out are reused, and the report covers every result recorded there.",
     )
     evaluate.add_argument("--dataset", "-d", required=True, help="squad, new-wiki, coqa, squad-multidoc, "
@@ -271,10 +272,12 @@ def _eval(args: argparse.Namespace) -> int:
         if not sep:
             raise ConfigurationError(f"--method-option {item!r} is not METHOD:KEY=VALUE")
         method_options.setdefault(method, {}).update(_parse_options([pair]))
+    selection = _parse_slice(args.slice)
     if args.dataset == "agent-trajectories":
+        if args.slice is not None:
+            raise ConfigurationError("--slice does not apply to agent-trajectories; leave it out")
         return _eval_agent(methods, method_options.get("agent", {}), Path(args.out), quiet=args.quiet)
     rates = [_parse_rate(r) for r in args.rates.split(",") if r.strip()]
-    selection = _parse_slice(args.slice)
     reader = get_reader(args.reader, **_parse_options(args.reader_option))
     samples = load_dataset(
         args.dataset, limit=args.limit, length=args.length, split=args.split, seed=args.seed

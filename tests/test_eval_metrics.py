@@ -13,6 +13,7 @@ from contextzip.eval import metrics
 from contextzip.eval.metrics import (
     LatencySummary,
     MetricSummary,
+    answer_in_reply,
     answer_presence,
     exact_match,
     f1,
@@ -22,13 +23,14 @@ from contextzip.eval.metrics import (
     rouge_l,
 )
 
-ANSWER_METRICS = [exact_match, f1, rouge_l, answer_presence]
+ANSWER_METRICS = [exact_match, f1, rouge_l, answer_presence, answer_in_reply]
 
 
 def test_all_is_pinned():
     assert sorted(metrics.__all__) == [
         "LatencySummary",
         "MetricSummary",
+        "answer_in_reply",
         "answer_presence",
         "exact_match",
         "f1",
@@ -293,3 +295,33 @@ def test_latency_to_dict_holds_plain_numbers():
     assert data == {"median_s": 1.0, "p95_s": 1.5, "tokens_per_s": 20.0, "count": 2}
     assert all(type(data[key]) is float for key in ("median_s", "p95_s", "tokens_per_s"))
     assert type(data["count"]) is int
+
+
+# --- answer_in_reply --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "answers", "expected"),
+    [
+        ("Maria Curie was the first woman to win it.", ["Marie Curie", "Maria Curie"], 1.0),
+        ("The answer is: DENVER BRONCOS!", ["Denver Broncos"], 1.0),
+        ("It happened in 1641–1679.", ["1641"], 1.0),  # a dash separates words
+        ("I do not know.", ["no"], 0.0),  # "no" is not a word of the reply
+        ("Yesterday.", ["yes"], 0.0),
+        ("It was in 1990.", ["1"], 0.0),
+        ("The golden age.", ["gold"], 0.0),  # unlike presence in a context: a reply must say the answer
+        ("", ["anything"], 0.0),
+    ],
+)
+def test_answer_in_reply_needs_the_answer_as_whole_words(reply, answers, expected):
+    assert answer_in_reply(reply, answers) == expected
+
+
+def test_answer_in_reply_is_stricter_than_presence_only_at_word_ends():
+    assert answer_presence("The golden age.", ["gold"]) == 1.0
+    assert answer_in_reply("The golden age.", ["gold"]) == 0.0
+    assert (
+        answer_presence("Words concatenate.", ["cat"])
+        == answer_in_reply("Words concatenate.", ["cat"])
+        == 0.0
+    )

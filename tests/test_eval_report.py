@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import random
@@ -367,8 +368,6 @@ def test_write_report_writes_every_file(tmp_path):
 
 def test_accuracy_is_summarized_and_plotted_when_recorded(tmp_path):
     pytest.importorskip("matplotlib")
-    import dataclasses
-
     results = [dataclasses.replace(r, accuracy=1.0 - r.rate) if r.f1 is not None else r for r in grid()]
     paths = write_report(results, tmp_path)
     assert paths["plot_accuracy"] == tmp_path / "plot_accuracy.png"

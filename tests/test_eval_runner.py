@@ -193,11 +193,36 @@ def test_replies_recorded_before_accuracy_get_it_on_resume(samples, tmp_path):
     reader = SentenceReader({s.question: s.answers[0] for s in samples[:3]})
     first = run_eval(samples[:3], methods=[], rates=[], reader=reader, out_dir=tmp_path, progress=False)
     path = tmp_path / RESULTS_FILE
-    old = [{k: v for k, v in r.to_json().items() if k != "accuracy"} for r in first]
-    path.write_text("".join(json.dumps(row) + "\n" for row in old))
-    assert {r.accuracy for r in load_results(path)} == {None}
+    old = [{k: v for k, v in r.to_json().items() if k != "accuracy"} | {"later": 1} for r in first]
+    other = old[2] | {"sample_id": "another-sample"}
+    kept = [json.dumps(other) + "\n", "not json\n", json.dumps(old[0]) + "\n"]  # a duplicate too
+    path.write_text("".join(json.dumps(row) + "\n" for row in old) + "".join(kept))
 
     again = run_eval(samples[:3], methods=[], rates=[], reader=reader, out_dir=tmp_path, progress=False)
     assert reader.calls == 3  # nothing was read again
     assert [r.accuracy for r in again] == [r.accuracy for r in first] == [1.0, 1.0, 1.0]
-    assert load_results(path) == again  # and the file now holds them
+    lines = path.read_text().splitlines(keepends=True)
+    assert len(lines) == 6 and lines[3:5] == kept[:2]  # other samples and bad lines are left alone
+    rows = [json.loads(line) for line in lines if line != "not json\n"]
+    assert [row.get("accuracy") for row in rows] == [1.0, 1.0, 1.0, None, 1.0]
+    assert all(row["later"] == 1 for row in rows)  # fields this version does not know survive
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_cli_eval_slice_is_refused_where_it_does_not_apply(tmp_path, capsys):
+    from contextzip.cli import main
+
+    args = [
+        "eval",
+        "--dataset",
+        "agent-trajectories",
+        "--methods",
+        "agent",
+        "--slice",
+        "0:2",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 2
+    assert "--slice does not apply to agent-trajectories" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

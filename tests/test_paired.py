@@ -42,8 +42,10 @@ def test_a_real_lead_leaves_out_zero_and_a_swap_does_not() -> None:
 def test_unknown_baseline_and_metric_are_errors() -> None:
     with pytest.raises(ConfigurationError, match="no results of the baseline 'nope'"):
         paired_differences(_results(), "nope")
-    with pytest.raises(ConfigurationError):
-        paired_differences(_results(), "base", metric="accuracy")
+    with pytest.raises(ConfigurationError, match="unknown metric 'recall'"):
+        paired_differences(_results(), "base", metric="recall")
+    with pytest.raises(ConfigurationError, match="'base' carry no accuracy"):
+        paired_differences(_results(), "base", metric="accuracy")  # presence results have no answers
 
 
 def test_compare_command_reads_eval_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

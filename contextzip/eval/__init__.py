@@ -8,7 +8,8 @@ The pieces, each its own module:
   fetches the QA files once;
 * :mod:`~contextzip.eval.readers` — ``presence`` (no LLM), ``local`` (a small causal
   LM) and ``openai`` (any OpenAI-compatible endpoint);
-* :mod:`~contextzip.eval.metrics` — SQuAD EM/F1, ROUGE-L, answer presence, latency;
+* :mod:`~contextzip.eval.metrics` — SQuAD EM/F1, ROUGE-L, answer presence in a context,
+  accuracy (an answer in the reply), latency;
 * :mod:`~contextzip.eval.runner` — compress, read, score, one JSON line per result,
   resumable;
 * :mod:`~contextzip.eval.report` and :mod:`~contextzip.eval.plot` — summary JSON, a

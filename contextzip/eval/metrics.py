@@ -1,11 +1,12 @@
-"""Answer metrics (SQuAD v1.1 exact match and F1, ROUGE-L, answer presence) and aggregates.
+"""Answer metrics (SQuAD v1.1 exact match and F1, ROUGE-L, answers in contexts and replies) and aggregates.
 
 Every answer metric compares text after :func:`normalize_answer`, the SQuAD v1.1
 normalization, and takes the best score over the gold answers, as the official
 SQuAD v1.1 evaluation script does. Scores are floats in ``0.0 .. 1.0``.
 
 :func:`answer_presence` needs no reader: it asks whether a (compressed) context still
-contains a gold answer as a run of whole normalized tokens.
+contains a gold answer as a run of whole normalized tokens; :func:`answer_in_reply`
+asks the same of a reader's reply, so an answer given in a sentence counts.
 
 :func:`mean_with_count` and :func:`latency_summary` reduce per-sample numbers to
 the typed summaries the reports print.
@@ -26,6 +27,7 @@ from contextzip.errors import ConfigurationError
 __all__ = [
     "LatencySummary",
     "MetricSummary",
+    "answer_in_reply",
     "answer_presence",
     "exact_match",
     "f1",
@@ -217,11 +219,34 @@ def answer_presence(context: str, answers: Sequence[str]) -> float:
         >>> answer_presence("the golden anniversary", ["gold"])
         1.0
     """
+    return _contains_answer(context, answers, suffix="")
+
+
+def answer_in_reply(prediction: str, answers: Sequence[str]) -> float:
+    """Score 1.0 when the reply contains a gold answer as whole words.
+
+    The accuracy of multi-document QA in "Lost in the Middle" (Liu et al., 2023), as
+    LongLLMLingua reports it, with whole-word matching: a right answer inside a sentence
+    counts, which exact match and F1 penalize, but "no" is not found in "I do not know".
+    Normalization, the ``1.0``/``0.0`` score and the errors for bad ``answers`` are
+    :func:`answer_presence`'s; any gold answer counts.
+
+    Example:
+        >>> answer_in_reply("It was the Denver Broncos, in 2016.", ["Denver Broncos"])
+        1.0
+        >>> answer_in_reply("I do not know.", ["no"])
+        0.0
+    """
+    return _contains_answer(prediction, answers, suffix=" ")
+
+
+def _contains_answer(text: str, answers: Sequence[str], *, suffix: str) -> float:
+    """1.0 when a normalized answer starts at a token of ``text`` (and ends at one, given ``" "``)."""
     gold = _gold(answers)
-    haystack = f" {normalize_answer(_UNICODE_PUNCTUATION.sub(' ', context))} "
+    haystack = f" {normalize_answer(_UNICODE_PUNCTUATION.sub(' ', text))} "
     for answer in gold:
         needle = normalize_answer(_UNICODE_PUNCTUATION.sub(" ", answer))
-        if needle and f" {needle}" in haystack:
+        if needle and f" {needle}{suffix}" in haystack:
             return 1.0
     return 0.0
 

@@ -72,12 +72,20 @@ def paired_differences(
     if not 0 < confidence < 1:
         raise ConfigurationError(f"confidence must be in (0, 1), got {confidence}")
     table: dict[tuple[str, str, float, str], dict[str, float]] = {}
+    baseline_seen = False
     for result in results:
+        baseline_seen = baseline_seen or result.method == baseline
         value = getattr(result, metric)
         if value is not None:
             key = (result.dataset, result.reader, result.rate, result.method)
             table.setdefault(key, {})[result.sample_id] = value
     if not any(key[3] == baseline for key in table):
+        if baseline_seen:
+            raise ConfigurationError(
+                f"the results of {baseline!r} carry no {metric} (the presence reader gives no answer "
+                "metrics; replies recorded before accuracy existed get it when `contextzip eval` is rerun "
+                "on their folder)"
+            )
         raise ConfigurationError(f"no results of the baseline {baseline!r}; run it in the same evaluation")
     found = []
     for (dataset, reader, rate, method), scores in sorted(table.items()):

@@ -8,13 +8,13 @@ F1, ROUGE-L, and ``accuracy``: does the reply contain a gold answer) and appends
 uncompressed context is run too, as method ``original`` at rate 1.0.
 
 Runs are resumable: results already in ``samples.jsonl`` (same dataset, sample,
-method, rate and reader) are not computed again. Results recorded before ``accuracy``
-existed get it from their recorded reply on resume (the file is rewritten once).
+method, rate and reader) are not computed again. Recorded replies of the samples being
+run that predate ``accuracy`` are scored from the reply on resume, in place. One
+``--out`` folder takes one running process at a time.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError
-from contextzip.eval.metrics import answer_presence, exact_match, f1, rouge_l
+from contextzip.eval.metrics import answer_in_reply, answer_presence, exact_match, f1, rouge_l
 from contextzip.eval.types import BASELINE_METHOD, QASample, Reader, SampleResult
 from contextzip.protocol import Compressor, get_compressor
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
@@ -86,8 +86,8 @@ def run_eval(
     counter = TokenCounter(encoding)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / RESULTS_FILE
+    _complete_recorded_scores(path, samples)
     done = {result.key: result for result in load_results(path)}
-    _complete_recorded_scores(done, samples, path)
     plan = [(BASELINE_METHOD, 1.0)] if baseline else []
     plan += [(method, float(rate)) for method in methods for rate in rates]
     wanted: list[tuple[str, str, str, float, str]] = []
@@ -113,27 +113,38 @@ def run_eval(
     return results
 
 
-def _complete_recorded_scores(
-    done: dict[tuple[str, str, str, float, str], SampleResult], samples: Sequence[QASample], path: Path
-) -> None:
-    """Score ``accuracy`` on recorded replies that predate it, and rewrite ``path`` with them."""
+def _complete_recorded_scores(path: Path, samples: Sequence[QASample]) -> None:
+    """Score ``accuracy`` on recorded replies of ``samples`` that predate it, in place.
+
+    Only those lines change; every other line (other samples, unreadable lines, fields
+    this version does not know) is kept as it was.
+    """
+    if not path.is_file():
+        return
     by_id = {(sample.dataset, sample.id): sample for sample in samples}
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     completed = 0
-    for key, result in done.items():
-        sample = by_id.get(key[:2])
-        if sample is None or result.accuracy is not None or result.prediction is None:
+    for i, line in enumerate(lines):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
             continue
-        accuracy = answer_presence(result.prediction, sample.answers)
-        done[key] = dataclasses.replace(result, accuracy=accuracy)
-        completed += 1
+        if not isinstance(row, dict) or row.get("accuracy") is not None or row.get("prediction") is None:
+            continue
+        sample = by_id.get((str(row.get("dataset")), str(row.get("sample_id"))))
+        if sample is not None:
+            row["accuracy"] = answer_in_reply(row["prediction"], sample.answers)
+            lines[i] = json.dumps(row, ensure_ascii=False) + "\n"
+            completed += 1
     if not completed:
         return
     logger.info("scoring accuracy on %d recorded replies that predate it", completed)
     partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8") as sink:
-        for result in done.values():
-            sink.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
-    os.replace(partial, path)  # all or nothing: an interruption leaves the old file
+    try:
+        partial.write_text("".join(lines), encoding="utf-8")
+        os.replace(partial, path)  # all or nothing: an interruption leaves the old file
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _warn_failures(results: Sequence[SampleResult]) -> None:
@@ -207,7 +218,7 @@ def _evaluate(
         exact_match=None if prediction is None else exact_match(prediction, sample.answers),
         f1=None if prediction is None else f1(prediction, sample.answers),
         rouge_l=None if prediction is None else rouge_l(prediction, sample.answers),
-        accuracy=None if prediction is None else answer_presence(prediction, sample.answers),
+        accuracy=None if prediction is None else answer_in_reply(prediction, sample.answers),
         reason=reason,
     )
 
