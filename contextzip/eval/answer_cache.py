@@ -12,10 +12,11 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from contextzip.eval.files import write_text_atomic
 
 __all__ = ["AnswerCache"]
 
@@ -60,11 +61,4 @@ class AnswerCache:
         """Store ``content`` as the answer to ``request``; ``label`` fields go in the file for people."""
         path = self.path(request)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({**label, "content": content}, f, ensure_ascii=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(path, json.dumps({**label, "content": content}, ensure_ascii=False))

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError
+from contextzip.eval.files import write_text_atomic
 from contextzip.eval.metrics import answer_in_reply, answer_presence, exact_match, f1, rouge_l
 from contextzip.eval.types import BASELINE_METHOD, QASample, Reader, SampleResult
 from contextzip.protocol import Compressor, get_compressor
@@ -139,12 +139,7 @@ def _complete_recorded_scores(path: Path, samples: Sequence[QASample]) -> None:
     if not completed:
         return
     logger.info("scoring accuracy on %d recorded replies that predate it", completed)
-    partial = path.with_name(path.name + ".partial")
-    try:
-        partial.write_text("".join(lines), encoding="utf-8")
-        os.replace(partial, path)  # all or nothing: an interruption leaves the old file
-    finally:
-        partial.unlink(missing_ok=True)
+    write_text_atomic(path, "".join(lines))  # an interruption leaves the old file
 
 
 def _warn_failures(results: Sequence[SampleResult]) -> None:

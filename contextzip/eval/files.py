@@ -1,0 +1,32 @@
+"""Writing a file all or nothing, so an interrupted or concurrent writer never leaves half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["write_text_atomic"]
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8): readers see the old file or the new one, never a part.
+
+    The text goes to a uniquely named file beside ``path`` first, which is then renamed
+    over it; on any error the temporary file is removed and the error raised.
+
+    Example:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "answer.json"
+        >>> write_text_atomic(target, '{"content": "1889"}')
+        >>> target.read_text(encoding="utf-8"), sorted(p.name for p in target.parent.iterdir())
+        ('{"content": "1889"}', ['answer.json'])
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
