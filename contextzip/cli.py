@@ -96,7 +96,10 @@ def _add_eval_parser(commands: Any) -> None:
                           "squad-multidoc-dups, synthetic, code-deps, code-deps-packages, "
                           "code-deps-humaneval, agent-trajectories, fixture, "
                           "jsonl:PATH, longbench:PATH")  # fmt: skip
-    evaluate.add_argument("--methods", "-m", required=True, help="comma-separated compressor names")
+    evaluate.add_argument("--methods", "-m", required=True,
+                          help="comma-separated compressor names; LABEL=NAME records one setting of a "
+                          "compressor under its own label, e.g. mig,mig-docs=mig "
+                          "--method-option mig-docs:unit=paragraph")  # fmt: skip
     evaluate.add_argument("--rates", default="0.5,0.33,0.2,0.1", help="comma-separated rates in (0, 1]")
     evaluate.add_argument("--reader", "-r", default="presence", help="presence, local or openai")
     evaluate.add_argument("--limit", "-n", type=int, help="number of samples (default: all)")

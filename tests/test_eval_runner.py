@@ -71,6 +71,32 @@ def test_bad_runs_are_rejected(samples, tmp_path):
         run(samples, tmp_path, methods=["nope"])
 
 
+def test_two_settings_of_one_compressor_run_side_by_side_under_labels(samples, tmp_path):
+    both = run(samples, tmp_path / "both", methods=["truncate", "tail=truncate"], rates=[0.2],
+               method_options={"tail": {"side": "tail"}})  # fmt: skip
+    alone = run(samples, tmp_path / "alone", methods=["truncate"], rates=[0.2],
+                method_options={"truncate": {"side": "tail"}}, baseline=False)  # fmt: skip
+    assert {r.method for r in both} == {"original", "truncate", "tail"}
+
+    def fields(results, method):
+        return [(r.sample_id, r.presence, r.tokens_after) for r in results if r.method == method]
+
+    assert fields(both, "tail") == fields(alone, "truncate")  # the label ran the labelled setting
+    assert fields(both, "tail") != fields(both, "truncate")  # and the plain name the default one
+
+
+@pytest.mark.parametrize(
+    ("methods", "message"),
+    [(["truncate", "truncate"], "given twice"), (["original=truncate"], "uncompressed baseline"),
+     (["a:b=truncate"], "LABEL=COMPRESSOR"), (["=truncate"], "LABEL=COMPRESSOR"),
+     (["x=nope"], "unknown compressor")],
+)  # fmt: skip
+def test_bad_method_labels_are_rejected(methods, message, samples, tmp_path):
+    with pytest.raises(ConfigurationError, match=message):
+        run(samples[:1], tmp_path, methods=methods)
+    assert not (tmp_path / RESULTS_FILE).exists()
+
+
 def test_cli_eval_writes_table_json_and_plot(tmp_path):
     out = tmp_path / "report"
     command = [sys.executable, "-m", "contextzip", "eval", "--dataset", "fixture",

@@ -29,7 +29,7 @@ from contextzip.protocol import Compressor, get_compressor
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
 from contextzip.types import Budget, Segment
 
-__all__ = ["load_results", "run_eval"]
+__all__ = ["load_results", "parse_method", "run_eval"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +52,12 @@ def run_eval(
 
     Args:
         samples: The questions and their documents.
-        methods: Registered compressor names.
+        methods: Registered compressor names, or ``LABEL=NAME`` to record a compressor under
+            a label of its own (see :func:`parse_method`).
         rates: Requested rates, each in ``(0, 1]``.
         reader: Reads the compressed context (see :mod:`contextzip.eval.readers`).
         out_dir: Where ``samples.jsonl`` is written (and resumed from).
-        method_options: Constructor options per method name.
+        method_options: Constructor options per method name (or label).
         baseline: Also run the uncompressed context (method ``original``, rate 1.0).
         progress: Show a progress bar; ``None`` shows it on a terminal.
         encoding: The tiktoken encoding budgets and counts use.
@@ -80,9 +81,13 @@ def run_eval(
     if not methods and not baseline:
         raise ConfigurationError("nothing to run: give at least one method, or baseline=True")
     options = dict(method_options or {})
-    compressors: dict[str, Compressor] = {
-        name: get_compressor(name, **dict(options.get(name, {}))) for name in methods
-    }
+    compressors: dict[str, Compressor] = {}
+    for spec in methods:
+        label, name = parse_method(spec)
+        if label in compressors:
+            raise ConfigurationError(f"method {label!r} is given twice; label one of them: LABEL={name}")
+        compressors[label] = get_compressor(name, **dict(options.get(label, {})))
+    methods = list(compressors)
     counter = TokenCounter(encoding)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / RESULTS_FILE
@@ -111,6 +116,30 @@ def run_eval(
     results = [done[key] for key in wanted]
     _warn_failures(results)
     return results
+
+
+def parse_method(spec: str) -> tuple[str, str]:
+    """Split ``"LABEL=COMPRESSOR"`` (or a bare ``"COMPRESSOR"``) into its label and compressor name.
+
+    A label names one setting of a compressor in the results, so two settings of the same
+    compressor can sit side by side in one folder (their options are given per label).
+
+    Example:
+        >>> parse_method("mig-docs=mig")
+        ('mig-docs', 'mig')
+        >>> parse_method("bm25-docs")
+        ('bm25-docs', 'bm25-docs')
+    """
+    label, sep, name = (part.strip() for part in spec.partition("="))
+    if not sep:
+        name = label
+    if not label or not name or any(c in label for c in ":,= "):
+        raise ConfigurationError(
+            f"method {spec!r} is not COMPRESSOR or LABEL=COMPRESSOR (a label has no ':', ',', '=' or spaces)"
+        )
+    if label == BASELINE_METHOD:
+        raise ConfigurationError(f"{BASELINE_METHOD!r} names the uncompressed baseline; choose another label")
+    return label, name
 
 
 def _complete_recorded_scores(path: Path, samples: Sequence[QASample]) -> None:
