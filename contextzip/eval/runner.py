@@ -133,9 +133,9 @@ def parse_method(spec: str) -> tuple[str, str]:
     label, sep, name = (part.strip() for part in spec.partition("="))
     if not sep:
         name = label
-    if not label or not name or any(c in label for c in ":,= "):
+    if not label or not name or any(c in label for c in ":, "):  # no '=': partition split at the first
         raise ConfigurationError(
-            f"method {spec!r} is not COMPRESSOR or LABEL=COMPRESSOR (a label has no ':', ',', '=' or spaces)"
+            f"method {spec!r} is not COMPRESSOR or LABEL=COMPRESSOR (a label has no ':', ',' or spaces)"
         )
     if label == BASELINE_METHOD:
         raise ConfigurationError(f"{BASELINE_METHOD!r} names the uncompressed baseline; choose another label")
