@@ -104,6 +104,13 @@ def _add_eval_parser(commands: Any) -> None:
     evaluate.add_argument("--reader", "-r", default="presence", help="presence, local or openai")
     evaluate.add_argument("--limit", "-n", type=int, help="number of samples (default: all)")
     evaluate.add_argument(
+        "--sample",
+        default="first",
+        choices=("first", "random"),
+        help="which --limit samples: the first in file order (SQuAD-based datasets go article by "
+        "article, so a small --limit covers one article), or a random sample drawn with --seed",
+    )
+    evaluate.add_argument(
         "--slice",
         metavar="START:END",
         help="run only samples START to END-1 of the --limit selection, to split one run over "
@@ -114,7 +121,9 @@ def _add_eval_parser(commands: Any) -> None:
     evaluate.add_argument(
         "--split", default="dev", help="article split of squad, squad-multidoc: dev, train, all"
     )
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the generated datasets")
+    evaluate.add_argument(
+        "--seed", type=int, default=0, help="seed of the generated datasets and of --sample random"
+    )
     evaluate.add_argument("--reader-option", action="append", default=[], metavar="KEY=VALUE",
                           help="reader option, e.g. --reader-option model=gpt-4o-mini")  # fmt: skip
     evaluate.add_argument("--method-option", action="append", default=[], metavar="METHOD:KEY=VALUE",
@@ -283,7 +292,12 @@ def _eval(args: argparse.Namespace) -> int:
     rates = [_parse_rate(r) for r in args.rates.split(",") if r.strip()]
     reader = get_reader(args.reader, **_parse_options(args.reader_option))
     samples = load_dataset(
-        args.dataset, limit=args.limit, length=args.length, split=args.split, seed=args.seed
+        args.dataset,
+        limit=args.limit,
+        length=args.length,
+        split=args.split,
+        seed=args.seed,
+        sample=args.sample,
     )[selection]
     if not samples:
         raise ConfigurationError(

@@ -84,6 +84,29 @@ def test_unknown_dataset_lists_the_names():
         load_dataset("hotpotqa")
 
 
+def test_a_random_sample_spreads_over_articles_in_file_order_and_repeats():
+    everything = load_dataset("fixture", length=1000)
+    position = {sample.id: i for i, sample in enumerate(everything)}
+    first = load_dataset("fixture", limit=20, length=1000)
+    drawn = load_dataset("fixture", limit=20, length=1000, sample="random")
+    again = load_dataset("fixture", limit=20, length=1000, sample="random")
+    assert [s.id for s in first] == [s.id for s in everything[:20]]
+    assert [s.id for s in drawn] == [s.id for s in again]
+    places = [position[s.id] for s in drawn]
+    assert places == sorted(set(places)) and len(places) == 20
+    # the fixture comes article by article: the first 20 questions are about one article
+    assert len({s.meta["article"] for s in first}) == 1
+    assert len({s.meta["article"] for s in drawn}) > 2
+    reseeded = load_dataset("fixture", limit=20, length=1000, sample="random", seed=1)
+    assert {s.id for s in reseeded} != {s.id for s in drawn}
+    assert len(load_dataset("fixture", limit=10**6, length=1000, sample="random")) == len(everything)
+
+
+def test_an_unknown_sampling_is_refused():
+    with pytest.raises(ConfigurationError, match="first, random"):
+        load_dataset("fixture", limit=3, length=1000, sample="spread")
+
+
 def test_a_corrupt_sdist_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("CONTEXTZIP_CACHE_DIR", str(tmp_path / "cache"))
     fake = tmp_path / "bigbench-1.0.0.tar.gz"

@@ -141,6 +141,19 @@ def test_cli_eval_slices_concatenate_to_the_whole_run(tmp_path, capsys):
     assert len(whole) == 10 * 3  # the baseline and two methods
 
 
+def test_cli_eval_random_sample_is_the_library_one(tmp_path):
+    from contextzip.cli import main
+
+    args = ["eval", "--dataset", "fixture", "--methods", "truncate", "--rates", "0.5", "--limit", "5",
+            "--length", "1000", "--sample", "random", "--no-baseline", "--out", str(tmp_path),
+            "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    rows = [json.loads(line) for line in (tmp_path / RESULTS_FILE).read_text().splitlines()]
+    drawn = load_dataset("fixture", limit=5, length=1000, sample="random")
+    assert [row["sample_id"] for row in rows] == [s.id for s in drawn]
+    assert [s.id for s in drawn] != [s.id for s in load_dataset("fixture", limit=5, length=1000)]
+
+
 @pytest.mark.parametrize("bad", ["4", "5:2", "-1:3", "a:b"])
 def test_cli_eval_bad_slice_is_one_clear_error(bad, tmp_path, capsys):
     from contextzip.cli import main

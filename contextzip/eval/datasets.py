@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from typing import Any
 from contextzip.errors import ConfigurationError
 from contextzip.eval.types import QASample, answers_tuple
 
-__all__ = ["DATASETS", "load_dataset", "read_jsonl_samples"]
+__all__ = ["DATASETS", "SAMPLINGS", "load_dataset", "read_jsonl_samples"]
 
 DATASETS = (
     "squad",
@@ -54,6 +55,9 @@ DATASETS = (
 )
 
 
+#: How ``limit`` picks samples: the first ones in file order, or a seeded random sample.
+SAMPLINGS = ("first", "random")
+
 #: Same-article distractors that get near copies in ``squad-multidoc-dups``.
 NEAR_DUPLICATES = 3
 
@@ -65,6 +69,7 @@ def load_dataset(
     length: int = 8000,
     split: str = "dev",
     seed: int = 0,
+    sample: str = "first",
 ) -> list[QASample]:
     """Load up to ``limit`` samples of dataset ``name``, in a fixed order.
 
@@ -72,11 +77,15 @@ def load_dataset(
 
     Args:
         name: One of :data:`DATASETS`.
-        limit: Keep the first ``limit`` samples (``None``: all).
+        limit: Keep this many samples (``None``: all).
         length: Context size in tokens for ``squad-multidoc``, ``synthetic`` and ``fixture``.
         split: Article split for ``squad`` and ``squad-multidoc``: ``"dev"``, ``"train"`` or
             ``"all"`` (the token classifiers contextzip ships were trained on ``train``).
-        seed: Seed of the generated datasets.
+        seed: Seed of the generated datasets and of ``sample="random"``.
+        sample: Which ``limit`` samples: ``"first"`` in file order, or ``"random"``, a
+            sample drawn with ``seed`` from all of them and kept in file order. SQuAD-based
+            datasets come article by article, so the first 100 questions of
+            ``squad-multidoc`` are all about one article; ``"random"`` spreads them.
 
     Example:
         >>> samples = load_dataset("fixture", limit=3, length=1000)
@@ -85,9 +94,18 @@ def load_dataset(
     """
     if limit is not None and limit < 1:
         raise ConfigurationError(f"limit must be >= 1, got {limit}")
+    if sample not in SAMPLINGS:
+        raise ConfigurationError(f"sample must be one of {', '.join(SAMPLINGS)}, got {sample!r}")
     samples = _iterate(name, length=length, split=split, seed=seed, limit=limit)
     answerable = (s for s in samples if s.answers)
-    return list(itertools.islice(answerable, limit))
+    if sample == "first" or limit is None:
+        return list(itertools.islice(answerable, limit))
+    everything = list(answerable)
+    if limit >= len(everything):
+        return everything
+    # a string seed hashes the same in every process (unlike hash() of a str)
+    picked = random.Random(f"sample:{seed}").sample(range(len(everything)), limit)
+    return [everything[i] for i in sorted(picked)]
 
 
 def _iterate(name: str, *, length: int, split: str, seed: int, limit: int | None) -> Iterator[QASample]:
