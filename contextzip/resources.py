@@ -12,6 +12,11 @@ their weights:
 
 The cache is ``$CONTEXTZIP_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/contextzip``,
 else ``~/.cache/contextzip``.
+
+Data sets that no package ships (SQuAD, Natural Questions, ...) are read from a data
+directory (:func:`data_dir`): ``$CONTEXTZIP_DATA_DIR`` if set, else ``data`` in the cache.
+Nothing is downloaded; :func:`data_file` names a missing file, where to put it and where
+its public original is.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ __all__ = [
     "DEFAULT_QUERY_TOKEN_CLASSIFIER",
     "DEFAULT_TOKEN_CLASSIFIER",
     "cache_dir",
+    "data_dir",
+    "data_file",
     "default_causal_lm_dir",
     "file_lock",
     "hash_file",
@@ -62,6 +69,46 @@ def cache_dir() -> Path:
         return Path(os.environ["CONTEXTZIP_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "contextzip"
+
+
+def data_dir() -> Path:
+    """The folder evaluation and training data sets are read from.
+
+    ``$CONTEXTZIP_DATA_DIR`` if set (the Makefile points it at ``../shared/data`` when that
+    folder exists), else ``cache_dir() / "data"``.
+
+    Example:
+        >>> data_dir().is_absolute()
+        True
+    """
+    override = os.environ.get("CONTEXTZIP_DATA_DIR")
+    return Path(override).resolve() if override else cache_dir() / "data"
+
+
+def data_file(*names: str, origin: str) -> Path:
+    """The first of ``names`` (paths relative to :func:`data_dir`) that exists, gzipped or not.
+
+    ``squad/dev-v1.1.json`` also finds ``squad/dev-v1.1.json.gz`` and the other way round,
+    so a file downloaded from its public original can be dropped in as it is.
+
+    Args:
+        names: Accepted paths, the preferred one first.
+        origin: Where the public original can be downloaded, quoted in the error.
+
+    Raises:
+        ResourceNotFoundError: None exists; the message names the file, the folder to put it
+            in and where to get it.
+    """
+    folder = data_dir()
+    for name in names:
+        plain = name.removesuffix(".gz")
+        for candidate in (name, plain, plain + ".gz"):
+            if (folder / candidate).is_file():
+                return folder / candidate
+    raise ResourceNotFoundError(
+        f"data file {names[0]!r} is not in {folder}; download it from {origin} and save it as "
+        f"{folder / names[0]} (gzipped or not), or set CONTEXTZIP_DATA_DIR to the folder that holds it"
+    )
 
 
 def package_dir(module: str, *, install: str) -> Path:

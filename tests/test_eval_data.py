@@ -1,7 +1,8 @@
-"""Datasets: the committed fixture, squad-multidoc, user JSONL files, and the bigbench source."""
+"""Datasets: the committed fixture, squad-multidoc, nq-multidoc, user JSONL files, the data directory."""
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -87,8 +88,8 @@ def test_unknown_dataset_lists_the_names():
 def test_a_random_sample_spreads_over_articles_in_file_order_and_repeats():
     everything = load_dataset("fixture", length=1000)
     position = {sample.id: i for i, sample in enumerate(everything)}
-    first = load_dataset("fixture", limit=20, length=1000)
-    drawn = load_dataset("fixture", limit=20, length=1000, sample="random")
+    first = load_dataset("fixture", limit=20, length=1000, sample="first")
+    drawn = load_dataset("fixture", limit=20, length=1000)  # random is the default
     again = load_dataset("fixture", limit=20, length=1000, sample="random")
     assert [s.id for s in first] == [s.id for s in everything[:20]]
     assert [s.id for s in drawn] == [s.id for s in again]
@@ -107,27 +108,149 @@ def test_an_unknown_sampling_is_refused():
         load_dataset("fixture", limit=3, length=1000, sample="spread")
 
 
-def test_a_corrupt_sdist_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONTEXTZIP_CACHE_DIR", str(tmp_path / "cache"))
-    fake = tmp_path / "bigbench-1.0.0.tar.gz"
-    fake.write_bytes(b"not the real archive")
-    from contextzip.eval.sources import bigbench_file
+# -- the data directory -------------------------------------------------------------------
 
-    with pytest.raises(ResourceNotFoundError, match="SHA-256"):
-        bigbench_file("squaddev_v1.1.json", sdist=fake)
+
+def _squad_file(path, titles=("Alpha", "Beta")):
+    data = {"version": "1.1", "data": [
+        {"title": title, "paragraphs": [{"context": f"{title} was founded in {1900 + i}.", "qas": [
+            {"id": f"{title}-{i}", "question": f"When was {title} founded?",
+             "answers": [{"text": str(1900 + i), "answer_start": 0}]},
+            {"id": f"{title}-{i}-none", "question": "Unanswerable?", "answers": []},
+        ]} for i in range(3)]}
+        for title in titles
+    ]}  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        json.dump(data, handle)
+
+
+def _nq_file(path, count=40):
+    lines = []
+    for i in range(count):
+        title = f"Topic {i}"
+        text = f"{title} is a river in region {i}. It flows into lake number {i} near town {i}x."
+        lines.append({"question": f"where does topic {i} river flow", "answers": [f"lake number {i}"],
+                      "ctxs": [{"title": title, "text": text, "hasanswer": True, "isgold": True}]})  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+
+def test_a_missing_data_file_names_the_file_the_folder_and_the_original(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONTEXTZIP_DATA_DIR", str(tmp_path))
+    with pytest.raises(ResourceNotFoundError) as caught:
+        load_dataset("squad", limit=3)
+    message = str(caught.value)
+    assert "squad/dev-v1.1.json.gz" in message and str(tmp_path) in message
+    assert "rajpurkar.github.io/SQuAD-explorer" in message and "CONTEXTZIP_DATA_DIR" in message
+    with pytest.raises(ResourceNotFoundError, match="lost-in-the-middle"):
+        load_dataset("nq-multidoc", limit=3)
+    with pytest.raises(ResourceNotFoundError, match="coqa-dev-v1.0.json"):
+        load_dataset("coqa", limit=3)
+
+
+def test_the_data_directory_defaults_to_the_cache(tmp_path, monkeypatch):
+    from contextzip.resources import data_dir
+
+    monkeypatch.delenv("CONTEXTZIP_DATA_DIR")
+    monkeypatch.setenv("CONTEXTZIP_CACHE_DIR", str(tmp_path / "cache"))
+    assert data_dir() == tmp_path / "cache" / "data"
+
+
+@pytest.mark.parametrize("name", ["squad/dev-v1.1.json.gz", "squad/dev-v1.1.json"])
+def test_squad_files_are_read_in_the_official_format_gzipped_or_not(tmp_path, monkeypatch, name):
+    monkeypatch.setenv("CONTEXTZIP_DATA_DIR", str(tmp_path))
+    _squad_file(tmp_path / "squad" / "dev-v1.1.json.gz")
+    if not name.endswith(".gz"):
+        packed = tmp_path / "squad" / "dev-v1.1.json.gz"
+        (tmp_path / name).write_bytes(gzip.decompress(packed.read_bytes()))
+        packed.unlink()
+    samples = load_dataset("squad", split="all", sample="first")
+    assert [s.id for s in samples] == [f"{t}-{i}" for t in ("Alpha", "Beta") for i in range(3)]
+    assert samples[1].answers == ("1901",) and samples[1].documents == ("Alpha was founded in 1901.",)
+
+
+def test_nq_splits_are_a_stable_hash_of_the_question(tmp_path, monkeypatch):
+    from contextzip.eval.nq import nq_split
+
+    monkeypatch.setenv("CONTEXTZIP_DATA_DIR", str(tmp_path))
+    _nq_file(tmp_path / "nq-open" / "nq-open-oracle.jsonl.gz".removesuffix(".gz"))
+    dev = load_dataset("nq-open", sample="first")
+    train = load_dataset("nq-open", split="train", sample="first")
+    assert dev and train and len(dev) + len(train) == 40
+    assert all(nq_split(s.question) == "dev" for s in dev)
+    assert not {s.id for s in dev} & {s.id for s in train}
+    assert dev[0].documents[0].startswith("(Title: Topic ")
+
+
+@pytest.mark.parametrize("position", ["first", "middle", "last", "random"])
+def test_nq_multidoc_puts_the_gold_passage_where_asked_among_answer_free_distractors(
+    tmp_path, monkeypatch, position
+):
+    monkeypatch.setenv("CONTEXTZIP_DATA_DIR", str(tmp_path))
+    _nq_file(tmp_path / "nq-open" / "nq-open-oracle.shared.jsonl")
+    samples = load_dataset("nq-multidoc", documents=10, gold_position=position, split="all", sample="first")
+    places = set()
+    for sample in samples:
+        gold = sample.meta["gold_index"]
+        places.add(gold)
+        assert len(sample.documents) == 10 and sample.documents[gold] == sample.meta["gold"]
+        expected = {"first": 0, "middle": 4, "last": 9}.get(position, gold)
+        assert gold == expected
+        others = [d for i, d in enumerate(sample.documents) if i != gold]
+        assert not any(answer_presence(d, sample.answers) for d in others)
+        assert len(set(sample.documents)) == 10
+    assert position != "random" or len(places) > 3
+
+
+def test_nq_multidoc_is_sized_in_tokens_deterministic_and_seeded(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONTEXTZIP_DATA_DIR", str(tmp_path))
+    _nq_file(tmp_path / "nq-open" / "nq-open-oracle.shared.jsonl.gz".removesuffix(".gz"))
+    first = load_dataset("nq-multidoc", length=400, split="all", limit=5)
+    again = load_dataset("nq-multidoc", length=400, split="all", limit=5)
+    other = load_dataset("nq-multidoc", length=400, split="all", limit=5, seed=1)
+    assert [s.documents for s in first] == [s.documents for s in again]
+    assert [s.documents for s in first] != [s.documents for s in other]
+    assert all(0.75 * 400 <= count_tokens(s.context) <= 400 for s in first)
+    dups = load_dataset("nq-multidoc-dups", length=400, split="all", limit=5)
+    originals = {d for s in first for d in s.documents}
+    assert any(d not in originals for s in dups for d in s.documents)  # near copies were added
+
+
+def test_documents_and_gold_position_are_refused_where_they_do_not_apply():
+    with pytest.raises(ConfigurationError, match="nq-multidoc"):
+        load_dataset("fixture", limit=3, length=1000, documents=10)
+    with pytest.raises(ConfigurationError, match="first, middle, last, random"):
+        load_dataset("nq-multidoc", limit=3, gold_position="centre")
+
+
+def _shared(name: str) -> None:
+    from contextzip.resources import data_file
+
+    try:
+        data_file(name, origin="../shared/data/README.md")
+    except ResourceNotFoundError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.mark.slow
-@pytest.mark.package_index
-def test_bigbench_sources_are_fetched_once_and_parsed():
+def test_the_shared_squad_files_load_with_dev_and_train_article_splits():
+    _shared("squad/dev-v1.1.json.gz")
     squad = load_dataset("squad", split="all")
-    assert len(squad) == 10565  # the answerable questions of bigbench's SQuAD v1.1 dev copy
+    assert len(squad) == 10570  # SQuAD v1.1 dev, every question answerable
     assert all(answer_presence(s.context, s.answers) for s in squad[:500])
     dev, train = load_dataset("squad"), load_dataset("squad", split="train")
     assert len(dev) + len(train) == len(squad)
     assert not {s.meta["article"] for s in dev} & {s.meta["article"] for s in train}
     assert len(load_dataset("new-wiki", limit=100)) == 100
-    coqa = load_dataset("coqa", limit=50)
-    assert coqa[1].question.startswith("Q: ") and "\nQ: " in coqa[1].question
     multidoc = load_dataset("squad-multidoc", limit=5, length=8000)
     assert all(7000 <= count_tokens(s.context) <= 8000 for s in multidoc)
+
+
+@pytest.mark.slow
+def test_the_shared_nq_file_makes_a_dev_split_of_about_half():
+    _shared("nq-open/nq-open-oracle.shared.jsonl.gz")
+    dev = load_dataset("nq-multidoc", length=2000)
+    assert 900 <= len(dev) <= 1100
+    assert all(answer_presence(s.documents[s.meta["gold_index"]], s.answers) for s in dev)
+    assert all(1500 <= count_tokens(s.context) <= 2000 for s in dev[:50])

@@ -6,7 +6,14 @@ name               samples
 ``squad``          SQuAD v1.1 dev: a question over its own paragraph, ``split``
                    articles (dev by default, as ``squad-multidoc``)
 ``new-wiki``       SQuAD-shifts ``new_wiki``: the same over newer Wikipedia articles
-``coqa``           CoQA: conversational questions (with the previous turns) over a story
+``coqa``           CoQA: conversational questions (with the previous turns) over a story,
+                   from a CoQA dev file the user puts in the data directory
+``nq-open``        Natural Questions (open): a real search query over its gold passage,
+                   ``split`` questions (dev by default)
+``nq-multidoc``    NQ-open in the Lost-in-the-Middle shape: the gold passage among
+                   distractors, ``length`` tokens or ``documents`` passages, the gold one
+                   at ``gold_position``
+``nq-multidoc-dups``  ``nq-multidoc`` with near copies of three look-alike distractors
 ``squad-multidoc`` SQuAD dev questions over their paragraph plus distractors, ``length``
                    tokens (2000 / 8000 / 16000), dev articles by default
 ``squad-multidoc-dups``  ``squad-multidoc`` with near copies of three same-article
@@ -19,7 +26,7 @@ name               samples
 ``synthetic``      RULER-style needle, multi-key, variable-tracking and aggregation tasks
                    over a real-text haystack, ``length`` tokens, tasks in equal shares
 ``fixture``        ``squad-multidoc`` built from the small committed SQuAD subset
-                   (no download; for tests and demos)
+                   (no data directory needed; for tests and demos)
 ``jsonl:PATH``     a file of ``{"context", "question", "answers"}`` lines
 ``longbench:PATH`` a LongBench-format file of ``{"context", "input", "answers"}`` lines
 =================  ===================================================================
@@ -43,8 +50,11 @@ DATASETS = (
     "squad",
     "new-wiki",
     "coqa",
+    "nq-open",
     "squad-multidoc",
     "squad-multidoc-dups",
+    "nq-multidoc",
+    "nq-multidoc-dups",
     "synthetic",
     "code-deps",
     "code-deps-packages",
@@ -69,7 +79,9 @@ def load_dataset(
     length: int = 8000,
     split: str = "dev",
     seed: int = 0,
-    sample: str = "first",
+    sample: str = "random",
+    documents: int | None = None,
+    gold_position: str | None = None,
 ) -> list[QASample]:
     """Load up to ``limit`` samples of dataset ``name``, in a fixed order.
 
@@ -78,14 +90,18 @@ def load_dataset(
     Args:
         name: One of :data:`DATASETS`.
         limit: Keep this many samples (``None``: all).
-        length: Context size in tokens for ``squad-multidoc``, ``synthetic`` and ``fixture``.
-        split: Article split for ``squad`` and ``squad-multidoc``: ``"dev"``, ``"train"`` or
-            ``"all"`` (the token classifiers contextzip ships were trained on ``train``).
+        length: Context size in tokens for ``squad-multidoc``, ``nq-multidoc``, ``synthetic``
+            and ``fixture``.
+        split: Split for ``squad``, ``squad-multidoc`` (by article), ``nq-open`` and
+            ``nq-multidoc`` (by question): ``"dev"``, ``"train"`` or ``"all"``.
         seed: Seed of the generated datasets and of ``sample="random"``.
-        sample: Which ``limit`` samples: ``"first"`` in file order, or ``"random"``, a
-            sample drawn with ``seed`` from all of them and kept in file order. SQuAD-based
-            datasets come article by article, so the first 100 questions of
-            ``squad-multidoc`` are all about one article; ``"random"`` spreads them.
+        sample: Which ``limit`` samples: ``"random"`` (the default), a sample drawn with
+            ``seed`` from all of them and kept in file order, or ``"first"`` in file order.
+            SQuAD-based datasets come article by article, so the first 100 questions of
+            ``squad-multidoc`` are all about one article.
+        documents: ``nq-multidoc`` sized by a number of passages instead of ``length``.
+        gold_position: Where ``nq-multidoc`` puts the gold passage: ``first``, ``middle``,
+            ``last`` or ``random`` (``None``: random).
 
     Example:
         >>> samples = load_dataset("fixture", limit=3, length=1000)
@@ -96,7 +112,13 @@ def load_dataset(
         raise ConfigurationError(f"limit must be >= 1, got {limit}")
     if sample not in SAMPLINGS:
         raise ConfigurationError(f"sample must be one of {', '.join(SAMPLINGS)}, got {sample!r}")
-    samples = _iterate(name, length=length, split=split, seed=seed, limit=limit)
+    if (documents is not None or gold_position is not None) and not name.startswith("nq-multidoc"):
+        raise ConfigurationError(
+            f"documents and gold_position apply to nq-multidoc and nq-multidoc-dups, not {name!r}"
+        )
+    samples = _iterate(
+        name, length=length, split=split, seed=seed, limit=limit, documents=documents, gold_position=gold_position
+    )
     answerable = (s for s in samples if s.answers)
     if sample == "first" or limit is None:
         return list(itertools.islice(answerable, limit))
@@ -108,7 +130,16 @@ def load_dataset(
     return [everything[i] for i in sorted(picked)]
 
 
-def _iterate(name: str, *, length: int, split: str, seed: int, limit: int | None) -> Iterator[QASample]:
+def _iterate(
+    name: str,
+    *,
+    length: int,
+    split: str,
+    seed: int,
+    limit: int | None,
+    documents: int | None = None,
+    gold_position: str | None = None,
+) -> Iterator[QASample]:
     from contextzip.eval import sources
     from contextzip.eval.multidoc import multidoc_samples
 
@@ -119,18 +150,33 @@ def _iterate(name: str, *, length: int, split: str, seed: int, limit: int | None
             raise ConfigurationError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
         articles = [
             a
-            for a in sources.squad_articles("squaddev_v1.1.json")
+            for a in sources.squad_articles("dev")
             if split in ("all", article_split(a.title))
         ]
         return sources.squad_samples(articles, "squad")
     if name == "new-wiki":
-        return sources.squad_samples(sources.squad_articles("new_wiki_v1.0.json"), "new-wiki")
+        return sources.squad_samples(sources.squad_articles("new-wiki"), "new-wiki")
     if name == "coqa":
         return sources.coqa_samples()
+    if name in ("nq-open", "nq-multidoc", "nq-multidoc-dups"):
+        from contextzip.eval.nq import nq_multidoc_samples, nq_open_samples
+
+        records = sources.nq_open_records()
+        if name == "nq-open":
+            return nq_open_samples(records, split=split)
+        return nq_multidoc_samples(
+            records,
+            target_tokens=length,
+            documents=documents,
+            gold_position=gold_position or "random",
+            split=split,
+            seed=seed,
+            near_duplicates=NEAR_DUPLICATES if name.endswith("-dups") else 0,
+        )
     if name in ("squad-multidoc", "squad-multidoc-dups"):
         duplicates = NEAR_DUPLICATES if name.endswith("-dups") else 0
         return multidoc_samples(
-            sources.squad_articles(), target_tokens=length, split=split, seed=seed, near_duplicates=duplicates
+            sources.squad_articles("dev"), target_tokens=length, split=split, seed=seed, near_duplicates=duplicates
         )
     if name in ("code-deps", "code-deps-packages", "code-deps-humaneval"):
         from contextzip.eval.code_tasks import code_dependency_samples

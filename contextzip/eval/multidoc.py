@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from contextzip.errors import ConfigurationError
 from contextzip.eval.sources import Article
 from contextzip.eval.types import QASample
 from contextzip.tokens import TokenCounter
 
-__all__ = ["SPLITS", "article_split", "multidoc_samples"]
+__all__ = ["SPLITS", "article_split", "fill_documents", "multidoc_samples", "near_copy"]
 
 SPLITS = ("train", "dev", "all")
 
@@ -113,20 +113,63 @@ def _fill(
     # alternate same-article and other-article distractors while both last
     ordered = [p for pair in zip(same, other, strict=False) for p in pair]
     ordered += same[len(other) :] + other[len(same) :]
+    return fill_documents(
+        gold,
+        ((text, tokens, distractor_title == title) for distractor_title, text, tokens in ordered),
+        target_tokens=target_tokens,
+        counter=counter,
+        rng=rng,
+        near_duplicates=near_duplicates,
+    )
+
+
+def fill_documents(
+    gold: str,
+    distractors: Iterable[tuple[str, int, bool]],
+    *,
+    target_tokens: int | None,
+    counter: TokenCounter,
+    rng: random.Random,
+    max_documents: int | None = None,
+    near_duplicates: int = 0,
+) -> list[str]:
+    """The gold document followed by distractors, in the order given, until the context is full.
+
+    Args:
+        gold: The document that holds the answer (always first in the result).
+        distractors: ``(text, tokens, may_copy)`` in the order to try them; ``may_copy`` marks
+            the look-alikes that get near copies.
+        target_tokens: Skip a distractor that would pass this many tokens (a blank line between
+            documents counts one), and stop at 97% of it; ``None``: no token limit.
+        counter: Counts the near copies.
+        rng: Draws the near copies' edits.
+        max_documents: Stop at this many documents, copies included; ``None``: no limit.
+        near_duplicates: The first this many ``may_copy`` distractors come with two near copies.
+
+    Example:
+        >>> import random
+        >>> fill_documents("gold", [("a", 1, False), ("b", 1, False)], target_tokens=None,
+        ...                counter=TokenCounter(), rng=random.Random(0), max_documents=2)
+        ['gold', 'a']
+    """
     documents, used = [gold], counter.count(gold)
     copied = 0
-    for distractor_title, text, tokens in ordered:
+    for text, tokens, may_copy in distractors:
+        if max_documents is not None and len(documents) >= max_documents:
+            break
         group = [(text, tokens)]
-        if copied < near_duplicates and distractor_title == title:
+        if copied < near_duplicates and may_copy:
             copies = [near_copy(text, rng) for _ in range(2)]
             group += [(c, counter.count(c)) for c in copies]
         cost = sum(t + 1 for _, t in group)  # the blank line between documents
-        if used + cost > target_tokens:
+        if target_tokens is not None and used + cost > target_tokens:
+            continue
+        if max_documents is not None and len(documents) + len(group) > max_documents:
             continue
         documents.extend(t for t, _ in group)
         copied += len(group) > 1
         used += cost
-        if used >= target_tokens * 0.97:
+        if target_tokens is not None and used >= target_tokens * 0.97:
             break
     return documents
 

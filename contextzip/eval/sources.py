@@ -1,54 +1,71 @@
-"""The QA data on these machines: SQuAD v1.1 dev, SQuAD-shifts ``new_wiki`` and CoQA.
+"""The QA data sets, read in their own public formats from the data directory.
 
-They come from the ``bigbench`` 1.0.0 source distribution on PyPI, fetched once from
-the package index into the cache (:func:`contextzip.resources.cache_dir` ``/ "data"``), checked
-against its SHA-256, and only the three files needed are extracted (the 358 MB
-archive is deleted afterwards). The package's other QA files (SQuAD-shifts ``nyt``,
-``reddit``, ``amazon_reviews``) are held out for independent evaluation and never
-read here.
+No package on the index ships QA passages with questions any more (the ``bigbench`` 1.0.0
+sdist that held SQuAD dev, SQuAD-shifts and CoQA was withdrawn), so every file is read from
+:func:`contextzip.resources.data_dir` (``$CONTEXTZIP_DATA_DIR``, else the cache's ``data``
+folder) and nothing is downloaded. A missing file raises
+:class:`~contextzip.errors.ResourceNotFoundError` naming the file, where to put it and where
+the public original is. Files may be gzipped or not.
 
-SQuAD is licensed CC BY-SA 4.0; see ``contextzip/eval/fixtures/ATTRIBUTION.md`` for
-attribution of all three.
+================  ==============================================  ======================================
+data set          file (under the data directory)                 public original
+================  ==============================================  ======================================
+SQuAD v1.1 dev    ``squad/dev-v1.1.json``                         the SQuAD explorer
+SQuAD train       ``squad/train-v1.0.json`` (or ``-v1.1``)        the SQuAD explorer
+SQuAD-shifts      ``squad/squadshifts-new_wiki-v1.0.json``        ``modestyachts/squadshifts-website``
+NQ-open + gold    ``nq-open/nq-open-oracle.shared.jsonl``         ``nelson-liu/lost-in-the-middle``
+                  (or the full ``nq-open-oracle.jsonl``)          ``qa_data/nq-open-oracle.jsonl.gz``
+CoQA dev          ``coqa/coqa-dev-v1.0.json``                     the CoQA site (not provided here)
+================  ==============================================  ======================================
+
+SQuAD and SQuAD-shifts are CC BY-SA 4.0 / CC BY 4.0, Natural Questions' passages are
+Wikipedia text (CC BY-SA); see ``contextzip/eval/fixtures/ATTRIBUTION.md``.
 """
 
 from __future__ import annotations
 
-import ast
+import gzip
 import json
-import logging
-import os
-import tarfile
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from contextzip.errors import ResourceNotFoundError
+from contextzip.errors import ConfigurationError, ResourceNotFoundError
 from contextzip.eval.types import QASample, answers_tuple
-from contextzip.resources import cache_dir, hash_file
+from contextzip.resources import data_file
 
 __all__ = [
-    "BIGBENCH_SHA256",
+    "SQUAD_FILES",
     "Article",
-    "bigbench_file",
+    "NQRecord",
     "coqa_samples",
     "fixture_articles",
+    "nq_open_records",
     "squad_articles",
     "squad_samples",
 ]
 
-logger = logging.getLogger(__name__)
-
-BIGBENCH_VERSION = "1.0.0"
-#: SHA-256 of ``bigbench-1.0.0.tar.gz`` as published on PyPI.
-BIGBENCH_SHA256 = "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2"
-_MEMBERS = {
-    "squaddev_v1.1.json": "bigbench/benchmark_tasks/squad_shifts/squaddev_v1.1.json",
-    "new_wiki_v1.0.json": "bigbench/benchmark_tasks/squad_shifts/new_wiki_v1.0.json",
-    "coqa.test.json": "bigbench/benchmark_tasks/coqa_conversational_question_answering/coqa.test.json",
-}
 _FIXTURES = Path(__file__).with_name("fixtures")
+_SQUAD_EXPLORER = "https://rajpurkar.github.io/SQuAD-explorer/"
+
+#: The SQuAD-format files by name: accepted paths (preferred first) and the public original.
+SQUAD_FILES: dict[str, tuple[tuple[str, ...], str]] = {
+    "dev": (("squad/dev-v1.1.json.gz",), _SQUAD_EXPLORER + "dataset/dev-v1.1.json"),
+    "train": (
+        ("squad/train-v1.0.json.gz", "squad/train-v1.1.json.gz"),
+        _SQUAD_EXPLORER + "dataset/train-v1.1.json",
+    ),
+    "new-wiki": (
+        ("squad/squadshifts-new_wiki-v1.0.json.gz", "squad/new_wiki_v1.0.json.gz"),
+        "https://github.com/modestyachts/squadshifts-website (datasets/new_wiki_v1.0.json)",
+    ),
+}
+_NQ_OPEN = (
+    ("nq-open/nq-open-oracle.shared.jsonl.gz", "nq-open/nq-open-oracle.jsonl.gz"),
+    "https://github.com/nelson-liu/lost-in-the-middle (qa_data/nq-open-oracle.jsonl.gz)",
+)
+_COQA = (("coqa/coqa-dev-v1.0.json",), "https://stanfordnlp.github.io/coqa/ (coqa-dev-v1.0.json)")
 
 
 @dataclass(frozen=True)
@@ -64,103 +81,76 @@ class Article:
     paragraphs: tuple[tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...]], ...]
 
 
-def bigbench_file(name: str, *, sdist: Path | None = None) -> Path:
-    """Path of one needed file of the ``bigbench`` sdist, fetching it once if absent.
+@dataclass(frozen=True)
+class NQRecord:
+    """A Natural Questions (open) question with its gold Wikipedia passage.
+
+    Attributes:
+        question: The search query, as users typed it (lower case, no question mark).
+        answers: The short answers; any of them counts.
+        title: The gold passage's Wikipedia article.
+        text: The gold passage (about 100 words).
+    """
+
+    question: str
+    answers: tuple[str, ...]
+    title: str
+    text: str
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def _read_json(path: Path) -> Any:
+    with _open_text(path) as handle:
+        try:
+            return json.load(handle)
+        except json.JSONDecodeError as exc:
+            raise ResourceNotFoundError(
+                f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); replace it with the original"
+            ) from None
+
+
+def squad_articles(name: str = "dev") -> list[Article]:
+    """Articles of a SQuAD-format file in the data directory.
 
     Args:
-        name: ``"squaddev_v1.1.json"``, ``"new_wiki_v1.0.json"`` or ``"coqa.test.json"``.
-        sdist: An already downloaded ``bigbench-1.0.0.tar.gz`` to extract from instead.
+        name: ``"dev"`` (SQuAD v1.1 dev), ``"train"`` (SQuAD train, for training only) or
+            ``"new-wiki"`` (SQuAD-shifts New Wikipedia).
 
     Raises:
-        ResourceNotFoundError: pip could not fetch the archive, or it failed verification.
+        ConfigurationError: An unknown name.
+        ResourceNotFoundError: The file is not in the data directory.
     """
-    if name not in _MEMBERS:
-        raise ResourceNotFoundError(
-            f"bigbench file {name!r} is not used here; choose one of {sorted(_MEMBERS)}"
-        )
-    folder = cache_dir() / "data" / f"bigbench-{BIGBENCH_VERSION}"
-    if not all((folder / member).is_file() for member in _MEMBERS):
-        _fetch_and_extract(folder, sdist)
-    return folder / name
-
-
-def _fetch_and_extract(folder: Path, sdist: Path | None) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as scratch:
-        archive = sdist or _download(Path(scratch))
-        digest = hash_file(archive).hexdigest()
-        if digest != BIGBENCH_SHA256:
-            raise ResourceNotFoundError(
-                f"{archive} has SHA-256 {digest}, expected {BIGBENCH_SHA256}; delete it and retry"
-            )
-        with tarfile.open(archive, "r:gz") as tar:
-            for name, member in _MEMBERS.items():
-                source = tar.extractfile(f"bigbench-{BIGBENCH_VERSION}/{member}")
-                if source is None:
-                    raise ResourceNotFoundError(f"{archive} lacks {member}")
-                partial = folder / f"{name}.partial"
-                partial.write_bytes(source.read())
-                partial.replace(folder / name)
-
-
-def _download(into: Path) -> Path:
-    """Fetch the sdist from the package index (its SHA-256 is checked by the caller).
-
-    pip itself refuses this sdist (it declares a direct-URL dependency, which pip 24+
-    rejects even with ``--no-deps``), so the file is taken from the same index through
-    its simple repository API (PEP 691), at ``$PIP_INDEX_URL`` or PyPI's.
-    """
-    import urllib.request
-
-    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
-    logger.warning("fetching bigbench %s (358 MB) from %s once, for its QA files", BIGBENCH_VERSION, index)
-    request = urllib.request.Request(
-        f"{index}/bigbench/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
-    )
-    filename = f"bigbench-{BIGBENCH_VERSION}.tar.gz"
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            files = json.load(response)["files"]
-        url = next(f["url"] for f in files if f["filename"] == filename)
-        target = into / filename
-        with urllib.request.urlopen(url, timeout=120) as response, open(target, "wb") as sink:
-            for block in _progress(response, int(response.headers.get("Content-Length") or 0)):
-                sink.write(block)
-    except (OSError, ValueError, KeyError, StopIteration) as exc:
-        raise ResourceNotFoundError(
-            f"could not fetch {filename} from {index} ({type(exc).__name__}: {exc}); check access to "
-            "the package index (or set PIP_INDEX_URL), or pass a downloaded sdist with sdist=PATH"
-        ) from exc
-    return target
-
-
-def _progress(response: Any, total: int) -> Iterator[bytes]:
-    from tqdm.auto import tqdm
-
-    with tqdm(total=total or None, unit="B", unit_scale=True, desc="bigbench sdist") as bar:
-        for block in iter(lambda: response.read(1 << 20), b""):
-            bar.update(len(block))
-            yield block
-
-
-def squad_articles(name: str = "squaddev_v1.1.json", *, sdist: Path | None = None) -> list[Article]:
-    """Articles of a SQuAD-format file from the bigbench sdist (``squaddev_v1.1.json`` or
-    ``new_wiki_v1.0.json``)."""
-    return _parse_squad(json.loads(bigbench_file(name, sdist=sdist).read_text(encoding="utf-8")))
+    if name not in SQUAD_FILES:
+        raise ConfigurationError(f"unknown SQuAD file {name!r}; choose one of {', '.join(SQUAD_FILES)}")
+    names, origin = SQUAD_FILES[name]
+    return parse_squad(_read_json(data_file(*names, origin=origin)))
 
 
 def fixture_articles() -> list[Article]:
-    """The small committed SQuAD v1.1 dev subset (no download), for tests and demos.
+    """The small committed SQuAD v1.1 dev subset (no data directory needed), for tests and demos.
 
     Example:
         >>> articles = fixture_articles()
         >>> len(articles) >= 3 and all(a.paragraphs for a in articles)
         True
     """
-    return _parse_squad(json.loads((_FIXTURES / "squad_dev_subset.json").read_text(encoding="utf-8")))
+    return parse_squad(json.loads((_FIXTURES / "squad_dev_subset.json").read_text(encoding="utf-8")))
 
 
-def _parse_squad(data: dict[str, Any]) -> list[Article]:
+def parse_squad(data: dict[str, Any]) -> list[Article]:
+    """Articles of a parsed SQuAD-format JSON document; questions without an answer are left out.
+
+    Example:
+        >>> doc = {"data": [{"title": "T", "paragraphs": [{"context": "Ann sang.", "qas": [
+        ...     {"id": "1", "question": "Who sang? ", "answers": [{"text": "Ann"}]}]}]}]}
+        >>> parse_squad(doc)[0].paragraphs[0][1]
+        (('1', 'Who sang?', ('Ann',)),)
+    """
     articles = []
     for article in data["data"]:
         paragraphs = []
@@ -190,15 +180,44 @@ def squad_samples(articles: Sequence[Article], dataset: str) -> Iterator[QASampl
                 )
 
 
-def coqa_samples(*, sdist: Path | None = None, history_turns: int = 2) -> Iterator[QASample]:
-    """One sample per CoQA turn; the question carries the previous ``history_turns`` turns.
+def nq_open_records() -> list[NQRecord]:
+    """The NQ-open questions with their gold passage (Lost-in-the-Middle's oracle file), in file order.
 
-    Gold answers are the free-form answer and the rationale span it was taken from.
+    Raises:
+        ResourceNotFoundError: The file is not in the data directory, or a line is malformed.
     """
-    data = json.loads(bigbench_file("coqa.test.json", sdist=sdist).read_text(encoding="utf-8"))
+    path = data_file(*_NQ_OPEN[0], origin=_NQ_OPEN[1])
+    records = []
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                gold = next(c for c in row["ctxs"] if c.get("isgold", True))
+                records.append(
+                    NQRecord(row["question"].strip(), answers_tuple(row["answers"]), gold["title"], gold["text"])
+                )
+            except (json.JSONDecodeError, KeyError, StopIteration, TypeError) as exc:
+                raise ResourceNotFoundError(
+                    f"{path}:{number}: not a Lost-in-the-Middle oracle line ({type(exc).__name__}: {exc}); "
+                    f"replace the file with the original from {_NQ_OPEN[1]}"
+                ) from None
+    return records
+
+
+def coqa_samples(*, history_turns: int = 2) -> Iterator[QASample]:
+    """One sample per CoQA turn, from a CoQA dev file the user provides; the question carries
+    the previous ``history_turns`` turns.
+
+    CoQA is not in the data contextzip's machines are given (its stories come under several
+    licences, some non-commercial), so it is read only where a user has put the official
+    ``coqa-dev-v1.0.json`` in the data directory. Gold answers are the free-form answer and
+    the rationale span it was taken from.
+    """
+    data = _read_json(data_file(*_COQA[0], origin=_COQA[1]))
     for story in data["data"]:
-        questions = _literal(story["questions"])
-        answers = _literal(story["answers"])
+        questions, answers = story["questions"], story["answers"]
         for turn, (question, answer) in enumerate(zip(questions, answers, strict=False)):
             history = [
                 f"Q: {q['input_text']}\nA: {a['input_text']}"
@@ -214,9 +233,3 @@ def coqa_samples(*, sdist: Path | None = None, history_turns: int = 2) -> Iterat
                 dataset="coqa",
                 meta={"article": story["id"], "turn": question["turn_id"]},
             )
-
-
-def _literal(value: Any) -> list[dict[str, Any]]:
-    # bigbench stores CoQA turns as Python reprs of lists of dicts
-    parsed = ast.literal_eval(value) if isinstance(value, str) else value
-    return list(parsed)
