@@ -92,10 +92,11 @@ def _add_eval_parser(commands: Any) -> None:
         "also plot_f1.png and plot_accuracy.png) to --out. Results already "
         "in --out are reused, and the report covers every result recorded there.",
     )
-    evaluate.add_argument("--dataset", "-d", required=True, help="squad, new-wiki, coqa, squad-multidoc, "
-                          "squad-multidoc-dups, synthetic, code-deps, code-deps-packages, "
-                          "code-deps-humaneval, agent-trajectories, fixture, "
-                          "jsonl:PATH, longbench:PATH")  # fmt: skip
+    evaluate.add_argument("--dataset", "-d", required=True, help="squad, new-wiki, nq-open, nq-multidoc, "
+                          "nq-multidoc-dups, squad-multidoc, squad-multidoc-dups, synthetic, code-deps, "
+                          "code-deps-packages, code-deps-humaneval, agent-trajectories, fixture, coqa, "
+                          "jsonl:PATH, longbench:PATH; SQuAD and NQ files are read from "
+                          "$CONTEXTZIP_DATA_DIR")  # fmt: skip
     evaluate.add_argument("--methods", "-m", required=True,
                           help="comma-separated compressor names; LABEL=NAME records one setting of a "
                           "compressor under its own label, e.g. mig,mig-docs=mig "
@@ -105,10 +106,10 @@ def _add_eval_parser(commands: Any) -> None:
     evaluate.add_argument("--limit", "-n", type=int, help="number of samples (default: all)")
     evaluate.add_argument(
         "--sample",
-        default="first",
-        choices=("first", "random"),
-        help="which --limit samples: the first in file order (SQuAD-based datasets go article by "
-        "article, so a small --limit covers one article), or a random sample drawn with --seed",
+        default="random",
+        choices=("random", "first"),
+        help="which --limit samples: a random sample drawn with --seed (default), or the first in "
+        "file order (SQuAD-based datasets go article by article, so a small --limit covers one article)",
     )
     evaluate.add_argument(
         "--slice",
@@ -119,7 +120,18 @@ def _add_eval_parser(commands: Any) -> None:
     evaluate.add_argument("--out", "-o", default="eval-out", help="output folder (resumed if it exists)")
     evaluate.add_argument("--length", type=int, default=8000, help="context tokens for generated datasets")
     evaluate.add_argument(
-        "--split", default="dev", help="article split of squad, squad-multidoc: dev, train, all"
+        "--documents", type=int, help="nq-multidoc: this many passages instead of --length tokens"
+    )
+    evaluate.add_argument(
+        "--gold-position",
+        choices=("first", "middle", "last", "random"),
+        help="nq-multidoc: where the gold passage goes (default random)",
+    )
+    evaluate.add_argument(
+        "--split",
+        default="dev",
+        help="split of squad, squad-multidoc (by article), nq-open, nq-multidoc (by question): "
+        "dev, train, all",
     )
     evaluate.add_argument(
         "--seed", type=int, default=0, help="seed of the generated datasets and of --sample random"
@@ -175,7 +187,8 @@ def _add_train_parser(commands: Any) -> None:
     train.add_argument("--learning-rate", type=float, default=1e-4)
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--trainable-layers", type=int, default=3, help="top encoder layers that learn")
-    train.add_argument("--limit", type=int, help="use only the first N passages (a smoke run)")
+    train.add_argument("--limit", type=int, help="--corpus: use only its first N passages; --recipe "
+                       "default: label N passages spread over the built-in corpus (default 4000)")  # fmt: skip
     train.add_argument("--models-dir", help="--recipe default: where the shipped models go "
                        "(default: the checkout's models/)")  # fmt: skip
     train.add_argument("--no-eval", action="store_true", help="--recipe default: skip the evaluation")
@@ -298,6 +311,8 @@ def _eval(args: argparse.Namespace) -> int:
         split=args.split,
         seed=args.seed,
         sample=args.sample,
+        documents=args.documents,
+        gold_position=args.gold_position,
     )[selection]
     if not samples:
         raise ConfigurationError(
@@ -365,6 +380,7 @@ def _eval_agent(methods: list[str], options: dict[str, Any], out: Path, *, quiet
 
 
 def _train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
     from pathlib import Path
 
     from contextzip.resources import cache_dir
@@ -378,7 +394,9 @@ def _train(args: argparse.Namespace) -> int:
     progress = False if args.quiet else None
     if args.recipe:
         work = Path(args.out) if args.out else cache_dir() / "train" / args.recipe
-        recipe = DefaultRecipe(keep=args.keep, finetune=config, limit=args.limit)
+        recipe = DefaultRecipe(keep=args.keep, finetune=config)
+        if args.limit is not None:
+            recipe = replace(recipe, passages=args.limit)
         models = train_default(work, recipe=recipe, progress=progress)
         shipped = ship_default(
             models, work, recipe=recipe, models_dir=Path(args.models_dir) if args.models_dir else None,

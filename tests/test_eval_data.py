@@ -130,8 +130,10 @@ def _nq_file(path, count=40):
     for i in range(count):
         title = f"Topic {i}"
         text = f"{title} is a river in region {i}. It flows into lake number {i} near town {i}x."
-        lines.append({"question": f"where does topic {i} river flow", "answers": [f"lake number {i}"],
-                      "ctxs": [{"title": title, "text": text, "hasanswer": True, "isgold": True}]})  # fmt: skip
+        gold = {"title": title, "text": text, "hasanswer": True, "isgold": True}
+        lines.append(
+            {"question": f"where does topic {i} river flow", "answers": [f"lake number {i}"], "ctxs": [gold]}
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
 

@@ -129,14 +129,19 @@ def test_corpus_jsonl_round_trip_and_clear_errors(tmp_path: Path) -> None:
         read_corpus(bad)
 
 
-def test_builtin_corpus_never_holds_an_evaluation_article() -> None:
-    from contextzip.eval.multidoc import article_split
-    from contextzip.eval.sources import squad_articles
+@pytest.mark.slow
+def test_builtin_corpus_never_holds_an_evaluation_passage() -> None:
+    from contextzip.eval.datasets import load_dataset
     from contextzip.train.corpus import qa_corpus
 
-    titles = {p.group.split("/", 1)[1] for p in qa_corpus(sources=("squad-train",))}
-    dev = {a.title for a in squad_articles() if article_split(a.title) == "dev"}
-    assert titles and not titles & dev
+    corpus = qa_corpus()
+    assert {p.id.split("/")[0] for p in corpus} == {"squad-train", "new-wiki", "nq-train"}
+    texts = {p.text for p in corpus}
+    squad_dev = {s.documents[0] for s in load_dataset("squad", split="all")}
+    assert not texts & squad_dev
+    nq_dev = {s.documents[0].split(") ", 1)[1] for s in load_dataset("nq-open")}
+    assert not texts & nq_dev
+    assert all(p.questions for p in corpus if p.id.startswith("nq-train/"))
 
 
 class CountingTeacher(QATeacher):
@@ -421,3 +426,32 @@ def test_recipe_cli_derives_the_query_aware_settings_from_the_agnostic_ones(
     assert cli.main(["train", "--recipe", "default", "--out", str(tmp_path), "--no-eval", "--quiet"]) == 0
     assert seen["recipe"].query_config() == FinetuneConfig(epochs=1, learning_rate=5e-5)
     assert recipe_module.DefaultRecipe().query_config() == FinetuneConfig(epochs=1, learning_rate=5e-5)
+
+
+@pytest.mark.slow
+def test_the_default_recipe_runs_end_to_end_on_a_tiny_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """corpus -> teacher -> a few steps -> export -> load -> compress (`train --recipe default`)."""
+    from contextzip import Budget, Segment
+    from contextzip.compressors.token_classifier import TokenClassifierCompressor
+    from contextzip.train.corpus import qa_corpus, spread_subset
+    from contextzip.train.finetune import FinetuneConfig
+    from contextzip.train.recipe import DefaultRecipe, ship_default, train_default
+
+    monkeypatch.setenv("CONTEXTZIP_CACHE_DIR", str(tmp_path / "cache"))
+    tiny = FinetuneConfig(epochs=1, batch_size=4, trainable_layers=1, max_length=256)
+    recipe = DefaultRecipe(finetune=tiny, query_finetune=tiny, passages=8)
+    corpus = spread_subset(qa_corpus(), 8)
+    models = train_default(tmp_path / "work", recipe=recipe, passages=corpus, progress=False)
+    shipped = ship_default(models, tmp_path / "work", recipe=recipe, models_dir=tmp_path / "models",
+                           evaluate=False, progress=False)  # fmt: skip
+    assert [folder.name for folder in shipped] == ["contextzip-minilm-v1", "contextzip-minilm-query-v1"]
+    card = (shipped[0] / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "8 passages" in card and "SQuAD v1.0 train" in card
+    monkeypatch.setenv("CONTEXTZIP_MODELS_DIR", str(tmp_path / "models"))
+    for query_aware in (False, True):
+        compressor = TokenClassifierCompressor(query_aware=query_aware)
+        result = compressor.compress([Segment(PARIS + " " + TOKYO)], query="When was the tower built?",
+                                     budget=Budget(rate=0.5))  # fmt: skip
+        assert 0 < result.tokens_after < result.tokens_before

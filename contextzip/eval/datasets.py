@@ -117,7 +117,13 @@ def load_dataset(
             f"documents and gold_position apply to nq-multidoc and nq-multidoc-dups, not {name!r}"
         )
     samples = _iterate(
-        name, length=length, split=split, seed=seed, limit=limit, documents=documents, gold_position=gold_position
+        name,
+        length=length,
+        split=split,
+        seed=seed,
+        limit=limit,
+        documents=documents,
+        gold_position=gold_position,
     )
     answerable = (s for s in samples if s.answers)
     if sample == "first" or limit is None:
@@ -148,35 +154,21 @@ def _iterate(
 
         if split not in SPLITS:
             raise ConfigurationError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-        articles = [
-            a
-            for a in sources.squad_articles("dev")
-            if split in ("all", article_split(a.title))
-        ]
+        articles = [a for a in sources.squad_articles("dev") if split in ("all", article_split(a.title))]
         return sources.squad_samples(articles, "squad")
     if name == "new-wiki":
         return sources.squad_samples(sources.squad_articles("new-wiki"), "new-wiki")
     if name == "coqa":
         return sources.coqa_samples()
     if name in ("nq-open", "nq-multidoc", "nq-multidoc-dups"):
-        from contextzip.eval.nq import nq_multidoc_samples, nq_open_samples
-
-        records = sources.nq_open_records()
-        if name == "nq-open":
-            return nq_open_samples(records, split=split)
-        return nq_multidoc_samples(
-            records,
-            target_tokens=length,
-            documents=documents,
-            gold_position=gold_position or "random",
-            split=split,
-            seed=seed,
-            near_duplicates=NEAR_DUPLICATES if name.endswith("-dups") else 0,
+        return _nq(
+            name, length=length, split=split, seed=seed, documents=documents, gold_position=gold_position
         )
     if name in ("squad-multidoc", "squad-multidoc-dups"):
         duplicates = NEAR_DUPLICATES if name.endswith("-dups") else 0
+        articles = sources.squad_articles("dev")
         return multidoc_samples(
-            sources.squad_articles("dev"), target_tokens=length, split=split, seed=seed, near_duplicates=duplicates
+            articles, target_tokens=length, split=split, seed=seed, near_duplicates=duplicates
         )
     if name in ("code-deps", "code-deps-packages", "code-deps-humaneval"):
         from contextzip.eval.code_tasks import code_dependency_samples
@@ -197,6 +189,26 @@ def _iterate(
                 Path(name[len(prefix) :]), context_key=fields[0], question_key=fields[1]
             )
     raise ConfigurationError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def _nq(
+    name: str, *, length: int, split: str, seed: int, documents: int | None, gold_position: str | None
+) -> Iterator[QASample]:
+    from contextzip.eval.nq import nq_multidoc_samples, nq_open_samples
+    from contextzip.eval.sources import nq_open_records
+
+    records = nq_open_records()
+    if name == "nq-open":
+        return nq_open_samples(records, split=split)
+    return nq_multidoc_samples(
+        records,
+        target_tokens=length,
+        documents=documents,
+        gold_position=gold_position or "random",
+        split=split,
+        seed=seed,
+        near_duplicates=NEAR_DUPLICATES if name.endswith("-dups") else 0,
+    )
 
 
 def read_jsonl_samples(

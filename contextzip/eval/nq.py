@@ -109,7 +109,8 @@ def nq_multidoc_samples(
 
     Example:
         >>> from contextzip.eval.sources import NQRecord
-        >>> pool = [NQRecord(f"q{i} river", (f"A{i}",), f"T{i}", f"River {i} ends at A{i}.") for i in range(6)]
+        >>> pool = [NQRecord(f"q{i} river", (f"A{i}",), f"T{i}", f"River {i} ends at A{i}.")
+        ...         for i in range(6)]
         >>> s = next(nq_multidoc_samples(pool, documents=4, gold_position="last", split="all"))
         >>> len(s.documents), s.meta["gold_index"], "A0" in s.documents[-1]
         (4, 3, True)

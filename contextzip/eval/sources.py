@@ -195,9 +195,8 @@ def nq_open_records() -> list[NQRecord]:
             try:
                 row = json.loads(line)
                 gold = next(c for c in row["ctxs"] if c.get("isgold", True))
-                records.append(
-                    NQRecord(row["question"].strip(), answers_tuple(row["answers"]), gold["title"], gold["text"])
-                )
+                question, answers = row["question"].strip(), answers_tuple(row["answers"])
+                records.append(NQRecord(question, answers, gold["title"], gold["text"]))
             except (json.JSONDecodeError, KeyError, StopIteration, TypeError) as exc:
                 raise ResourceNotFoundError(
                     f"{path}:{number}: not a Lost-in-the-Middle oracle line ({type(exc).__name__}: {exc}); "

