@@ -188,7 +188,7 @@ def _add_train_parser(commands: Any) -> None:
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--trainable-layers", type=int, default=3, help="top encoder layers that learn")
     train.add_argument("--limit", type=int, help="--corpus: use only its first N passages; --recipe "
-                       "default: label N passages spread over the built-in corpus (default 4000)")  # fmt: skip
+                       "default: label N passages spread over the built-in corpus (4000)")  # fmt: skip
     train.add_argument("--models-dir", help="--recipe default: where the shipped models go "
                        "(default: the checkout's models/)")  # fmt: skip
     train.add_argument("--no-eval", action="store_true", help="--recipe default: skip the evaluation")
