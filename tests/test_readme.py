@@ -29,8 +29,8 @@ def test_readme_python_examples_run(monkeypatch: pytest.MonkeyPatch, capsys: pyt
 
 
 def shell_commands() -> list[str]:
-    """The commands of the README's CLI and evaluation sections (downloads excluded: the
-    squad-multidoc command is run by a slow test of its own)."""
+    """The commands of the README's CLI and evaluation sections (the squad-multidoc command is
+    run by a slow test of its own)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     commands = []
     for start, end in (("## Command line", "## Evaluation"), ("## Evaluation", "## Architecture")):
