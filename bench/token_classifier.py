@@ -81,9 +81,13 @@ def _compressor(config: str, model: str) -> object:
 def worker(config: str, tokens: int, repeats: int) -> dict[str, object]:
     """Time one configuration on one text size in this process; return the numbers."""
     from contextzip import Budget, Segment
-    from contextzip.tokens import TokenCounter
+    from contextzip.tokens import seed_tiktoken_cache
 
-    TokenCounter("cl100k_base")  # seeds tiktoken's cache: llmlingua loads cl100k offline
+    # llmlingua loads cl100k_base with plain tiktoken, which downloads it unless the cache holds it
+    if not seed_tiktoken_cache("cl100k_base"):
+        raise RuntimeError(
+            "cannot seed tiktoken's cache with cl100k_base; set TIKTOKEN_CACHE_DIR to a writable folder"
+        )
     model = str(model_dir())
     text = bench_text(tokens)
     warm = bench_text(300)

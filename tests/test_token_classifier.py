@@ -283,9 +283,9 @@ def test_parity_mode_reproduces_llmlingua_word_for_word(
     from llmlingua import PromptCompressor
 
     from contextzip.compressors.llmlingua2_parity import llmlingua2_compress
-    from contextzip.tokens import TokenCounter
+    from contextzip.tokens import seed_tiktoken_cache
 
-    TokenCounter("cl100k_base")  # seeds tiktoken's cache: llmlingua loads cl100k offline
+    assert seed_tiktoken_cache("cl100k_base")  # llmlingua loads cl100k with plain tiktoken, offline
     reference = PromptCompressor(model_name=str(classifier_dir), use_llmlingua2=True, device_map="cpu")
     for documents in paragraphs[:2]:
         expected = reference.compress_prompt(list(documents), return_word_label=True, **options)
