@@ -273,6 +273,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         (0, True)
     """
     args = _build_parser().parse_args(argv)
+    # transformers draws a "Loading weights" bar on stderr for every model it loads: noise between
+    # the stats line or the proxy's JSON logs (contextzip's own progress bars are not affected)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         _check_extras(args.command)
         return _run(args)
