@@ -273,9 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         (0, True)
     """
     args = _build_parser().parse_args(argv)
-    # transformers draws a "Loading weights" bar on stderr for every model it loads: noise between
-    # the stats line or the proxy's JSON logs (contextzip's own progress bars are not affected)
+    # transformers draws a "Loading weights" bar for every model it loads, and reports the head a
+    # shipped model's first use rebuilds as "missing": noise around the stats line and the proxy's
+    # JSON logs; its errors still show (contextzip's own progress bars are not affected)
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         _check_extras(args.command)
         return _run(args)
