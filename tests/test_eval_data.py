@@ -256,3 +256,23 @@ def test_the_shared_nq_file_makes_a_dev_split_of_about_half():
     assert 900 <= len(dev) <= 1100
     assert all(answer_presence(s.documents[s.meta["gold_index"]], s.answers) for s in dev)
     assert all(1500 <= count_tokens(s.context) <= 2000 for s in dev[:50])
+
+
+def test_the_cli_builds_nq_multidoc_by_document_count_and_gold_position(tmp_path, monkeypatch, capsys):
+    from contextzip.cli import main
+    from contextzip.eval.runner import RESULTS_FILE
+
+    monkeypatch.setenv("CONTEXTZIP_DATA_DIR", str(tmp_path / "data"))
+    _nq_file(tmp_path / "data" / "nq-open" / "nq-open-oracle.shared.jsonl")
+    args = ["eval", "--dataset", "nq-multidoc", "--split", "all", "--documents", "6", "--gold-position",
+            "last", "--methods", "truncate", "--rates", "0.5", "--limit", "4", "--out", str(tmp_path / "out"),
+            "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out" / RESULTS_FILE).read_text().splitlines()]
+    drawn = load_dataset("nq-multidoc", split="all", documents=6, gold_position="last", limit=4)
+    assert sorted({row["sample_id"] for row in rows}) == sorted(s.id for s in drawn)
+    # truncate keeps the head: with the gold passage last, a half of the context never holds it
+    assert all(row["presence"] == 0.0 for row in rows if row["method"] == "truncate")
+    assert main(["eval", "--dataset", "fixture", "--documents", "6", "--methods", "random",
+                 "--out", str(tmp_path / "x"), "--quiet"]) == 2  # fmt: skip
+    assert "apply to nq-multidoc" in capsys.readouterr().err
