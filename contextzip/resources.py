@@ -102,7 +102,7 @@ def data_file(*names: str, origin: str) -> Path:
     folder = data_dir()
     for name in names:
         plain = name.removesuffix(".gz")
-        for candidate in (name, plain, plain + ".gz"):
+        for candidate in (plain + ".gz", plain):
             if (folder / candidate).is_file():
                 return folder / candidate
     raise ResourceNotFoundError(

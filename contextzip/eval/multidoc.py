@@ -25,9 +25,20 @@ from contextzip.eval.sources import Article
 from contextzip.eval.types import QASample
 from contextzip.tokens import TokenCounter
 
-__all__ = ["SPLITS", "article_split", "fill_documents", "multidoc_samples", "near_copy"]
+__all__ = ["SPLITS", "article_split", "fill_documents", "hash_split", "multidoc_samples", "near_copy"]
 
 SPLITS = ("train", "dev", "all")
+
+
+def hash_split(key: str, *, one_in: int) -> str:
+    """``"dev"`` when the first byte of the SHA-1 of ``key`` (UTF-8) is divisible by ``one_in``,
+    else ``"train"``: the same answer in every process and for every copy of a file.
+
+    Example:
+        >>> hash_split("Super_Bowl_50", one_in=4) in ("train", "dev")
+        True
+    """
+    return "dev" if hashlib.sha1(key.encode("utf-8")).digest()[0] % one_in == 0 else "train"
 
 
 def article_split(title: str) -> str:
@@ -37,7 +48,7 @@ def article_split(title: str) -> str:
         >>> article_split("Super_Bowl_50") in ("train", "dev")
         True
     """
-    return "dev" if hashlib.sha1(title.encode()).digest()[0] % 4 == 0 else "train"
+    return hash_split(title, one_in=4)
 
 
 def multidoc_samples(

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 
 from contextzip.errors import ConfigurationError
 from contextzip.eval.metrics import answer_presence
-from contextzip.eval.multidoc import SPLITS, fill_documents
+from contextzip.eval.multidoc import SPLITS, fill_documents, hash_split
 from contextzip.eval.sources import NQRecord
 from contextzip.eval.types import QASample
 from contextzip.tokens import TokenCounter
@@ -54,7 +54,7 @@ def nq_split(question: str) -> str:
         >>> nq_split("who wrote the declaration of independence") in ("dev", "train")
         True
     """
-    return "dev" if hashlib.sha1(question.encode("utf-8")).digest()[0] % 2 == 0 else "train"
+    return hash_split(question, one_in=2)
 
 
 def _sample_id(question: str) -> str:

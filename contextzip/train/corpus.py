@@ -16,9 +16,12 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from contextzip.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from contextzip.eval.sources import NQRecord
 
 __all__ = ["CORPUS_SOURCES", "Passage", "qa_corpus", "read_corpus", "spread_subset", "write_corpus"]
 
@@ -83,7 +86,7 @@ def qa_corpus(*, sources: Sequence[str] = CORPUS_SOURCES) -> list[Passage]:
     return passages
 
 
-def _nq_train_passages(records: Sequence[Any]) -> list[Passage]:
+def _nq_train_passages(records: Sequence[NQRecord]) -> list[Passage]:
     from contextzip.eval.nq import nq_split
 
     # a few questions share a gold passage: one that a dev question is asked of stays out

@@ -30,6 +30,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: What :func:`train_default` writes in its work folder to say which passages it labelled.
+CORPUS_FILE = "corpus.md"
+
 
 @dataclass(frozen=True)
 class DefaultRecipe:
@@ -90,6 +93,8 @@ def train_default(
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     corpus = spread_subset(passages if passages is not None else qa_corpus(), recipe.passages)
+    # the model cards describe this corpus; ship_default reads it back instead of rebuilding it
+    (work / CORPUS_FILE).write_text(describe_corpus(corpus), encoding="utf-8")
     surprisal = SurprisalTeacher(keep=recipe.keep, precision=recipe.teacher_precision)
     teacher = CombinedTeacher(surprisal, keep=recipe.keep)
     variants = {"agnostic": False, "query-aware": True}
@@ -226,7 +231,9 @@ def ship_default(
         f"QA supervision + SmolLM2-135M-Instruct surprisal ({recipe.teacher_precision}), keep share "
         f"{recipe.keep}: {_COMBINED}"
     )
-    corpus_text = describe_corpus(spread_subset(qa_corpus(), recipe.passages))
+    if not (work / CORPUS_FILE).is_file():
+        raise ConfigurationError(f"{work} holds no {CORPUS_FILE}; run train_default in that folder first")
+    corpus_text = (work / CORPUS_FILE).read_text(encoding="utf-8")
     for variant, folder in zip(names, shipped, strict=True):
         record = json.loads((work / variant / "training.json").read_text(encoding="utf-8"))
         card = model_card(
