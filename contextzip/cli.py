@@ -100,7 +100,9 @@ def _add_eval_parser(commands: Any) -> None:
                           "compressor under its own label, e.g. mig,mig-docs=mig "
                           "--method-option mig-docs:unit=paragraph")  # fmt: skip
     evaluate.add_argument("--rates", default="0.5,0.33,0.2,0.1", help="comma-separated rates in (0, 1]")
-    evaluate.add_argument("--reader", "-r", default="presence", help="presence, local or openai")
+    evaluate.add_argument(
+        "--reader", "-r", default="presence", help="presence, local, openai or llama (make reader)"
+    )
     evaluate.add_argument("--limit", "-n", type=int, help="number of samples (default: all)")
     evaluate.add_argument(
         "--sample",
@@ -393,16 +395,21 @@ def _eval(args: argparse.Namespace) -> int:
             f"dataset {args.dataset!r} has no samples" + (f" in --slice {args.slice}" if args.slice else "")
         )
     out = Path(args.out)
-    results = run_eval(
-        samples,
-        methods=methods,
-        rates=rates,
-        reader=reader,
-        out_dir=out,
-        method_options=method_options,
-        baseline=not args.no_baseline,
-        progress=False if args.quiet else None,
-    )
+    try:
+        results = run_eval(
+            samples,
+            methods=methods,
+            rates=rates,
+            reader=reader,
+            out_dir=out,
+            method_options=method_options,
+            baseline=not args.no_baseline,
+            progress=False if args.quiet else None,
+        )
+    finally:
+        close = getattr(reader, "close", None)
+        if close is not None:
+            close()  # stops a reader's server (llama) and its connections
     # the report covers everything recorded in the folder, earlier runs' methods included
     recorded = load_results(out / RESULTS_FILE)
     paths = write_report(recorded or results, out)

@@ -15,6 +15,7 @@ from contextzip.errors import ConfigurationError, MissingDependencyError
 from contextzip.eval.report import (
     METRICS,
     SummaryRow,
+    identifier_table,
     markdown_table,
     plot,
     summarize,
@@ -41,6 +42,7 @@ def result(
     f1: float | None = None,
     rouge_l: float | None = None,
     accuracy: float | None = None,
+    identifiers: dict[str, list[int]] | None = None,
 ) -> SampleResult:
     return SampleResult(
         dataset=dataset,
@@ -58,6 +60,7 @@ def result(
         exact_match=exact_match,
         f1=f1,
         rouge_l=rouge_l,
+        identifiers=identifiers,
         accuracy=accuracy,
     )
 
@@ -238,25 +241,53 @@ def cells(line: str) -> list[str]:
 def test_markdown_table_formats_each_cell():
     results = [
         result("a", before=300, after=75, seconds=0.002, presence=1.0,
-               exact_match=1.0, f1=0.5, rouge_l=0.25, accuracy=1.0),
+               exact_match=1.0, f1=0.5, rouge_l=0.25, accuracy=1.0, identifiers={"number": [1, 2]}),
         result("b", before=100, after=22, seconds=0.004, presence=0.0,
-               exact_match=0.0, f1=0.125, rouge_l=None, accuracy=0.0),
+               exact_match=0.0, f1=0.125, rouge_l=None, accuracy=0.0,
+               identifiers={"number": [2, 2], "path": [0, 1]}),
         result("a", method="original", rate=1.0, before=300, after=300, seconds=0.0),
     ]  # fmt: skip
     lines = markdown_table(summarize(results)).splitlines()
     assert cells(lines[0]) == [
         "dataset", "reader", "method", "rate", "ratio", "presence",
-        "EM", "F1", "ROUGE-L", "acc", "n", "p50 ms", "tok/s",
+        "EM", "F1", "ROUGE-L", "acc", "ids", "n", "p50 ms", "tok/s",
     ]  # fmt: skip
     assert lines[1].startswith("|---|---|---|---:|")
     assert cells(lines[2]) == [
         "squad", "presence", "lingua", "0.25", "4.12x", "50.0%",
-        "50.0%", "31.2%", "25.0%", "50.0%", "2", "3.0", "66,667",
+        "50.0%", "31.2%", "25.0%", "50.0%", "60.0%", "2", "3.0", "66,667",
     ]  # fmt: skip
     assert cells(lines[3]) == [
-        "squad", "presence", "original", "1", "1.00x", "100.0%", "–", "–", "–", "–", "1", "0.0", "–",
+        "squad", "presence", "original", "1", "1.00x", "100.0%", "–", "–", "–", "–", "–", "1", "0.0", "–",
     ]  # fmt: skip
     assert len(lines) == 4
+
+
+def test_identifier_table_sums_each_kind_over_the_samples():
+    results = [
+        result("a", identifiers={"number": [1, 2], "url": [1, 1]}),
+        result("b", identifiers={"number": [2, 2], "path": [0, 1]}),
+        result("a", method="original", rate=1.0, identifiers={"number": [2, 2]}),
+        result("c", method="none-counted", identifiers=None),
+    ]
+    lines = identifier_table(results).splitlines()
+    assert cells(lines[0]) == [
+        "dataset",
+        "reader",
+        "method",
+        "rate",
+        "all",
+        "url",
+        "path",
+        "code",
+        "number",
+        "name",
+    ]
+    assert cells(lines[2]) == [
+        "squad", "presence", "lingua", "0.25", "66.7%", "100.0% of 1", "0.0% of 1", "–", "75.0% of 4", "–",
+    ]  # fmt: skip
+    assert cells(lines[3])[2:5] == ["original", "1", "100.0%"]
+    assert len(lines) == 4  # the method that counted nothing has no row
 
 
 def test_markdown_table_rows_follow_the_summary_order_and_escape_pipes():

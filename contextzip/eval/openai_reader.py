@@ -65,6 +65,9 @@ class OpenAIReader:
         cache_dir: Where answers are cached; ``None`` for ``<cache>/eval-cache/openai``
             (see :func:`contextzip.resources.cache_dir`).
         cache: ``False`` neither reads nor writes the cache.
+        cache_scope: What names the server in the cache key; ``None`` for ``base_url``.
+            A server started on a new port each run gives a stable name here (the model's
+            checksum) so its answers are found again.
         temperature: Sampling temperature sent to the server.
         max_tokens: Longest answer, in tokens.
         max_backoff_s: Longest sleep between attempts.
@@ -77,6 +80,8 @@ class OpenAIReader:
     """
 
     name = "openai"
+    #: The cache's folder under ``<cache>/eval-cache`` when ``cache_dir`` is not given.
+    cache_name = "openai"
 
     def __init__(
         self,
@@ -89,6 +94,7 @@ class OpenAIReader:
         timeout_s: float = 60.0,
         cache_dir: str | os.PathLike[str] | None = None,
         cache: bool = True,
+        cache_scope: str | None = None,
         temperature: float = 0.0,
         max_tokens: int = 32,
         max_backoff_s: float = 30.0,
@@ -117,6 +123,7 @@ class OpenAIReader:
         self.timeout_s = timeout_s
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.cache = cache
+        self.cache_scope = cache_scope
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.max_backoff_s = max_backoff_s
@@ -145,14 +152,15 @@ class OpenAIReader:
             "max_tokens": max_tokens,
         }
         cache = self._answer_cache()
-        request = {"base_url": self.base_url, "body": body}
+        scope = self.cache_scope or self.base_url
+        request = {"base_url": scope, "body": body}
         if cache is not None:
             content = cache.get(request)
             if content is not None:
                 return content, True
         content = self._post(body)
         if cache is not None:
-            cache.put(request, content, model=self.model, base_url=self.base_url)
+            cache.put(request, content, model=self.model, base_url=scope)
         return content, False
 
     def read_many(self, items: Sequence[tuple[str, str]]) -> list[ReaderOutput]:
@@ -179,7 +187,9 @@ class OpenAIReader:
         if not self.cache:
             return None
         return AnswerCache(
-            self.cache_dir if self.cache_dir is not None else default_cache_dir() / "eval-cache" / "openai"
+            self.cache_dir
+            if self.cache_dir is not None
+            else default_cache_dir() / "eval-cache" / self.cache_name
         )
 
     def _http(self) -> Any:

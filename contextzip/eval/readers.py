@@ -5,10 +5,13 @@
   greedy, deterministic, offline; answers optionally cached on disk.
 * ``openai`` — any OpenAI-compatible ``/chat/completions`` server, with retries and an
   on-disk cache so reruns cost nothing.
+* ``llama`` — a packaged instruct LLM (Qwen2.5-Coder 1.5B or 0.5B) that llama.cpp serves
+  offline on loopback, started and stopped by the reader, read as ``openai`` reads
+  (:mod:`contextzip.eval.llama_reader`; the ``reader`` extra, ``make reader``).
 
-Both caches are :class:`~contextzip.eval.answer_cache.AnswerCache` folders.
+Their caches are :class:`~contextzip.eval.answer_cache.AnswerCache` folders.
 
-Both answering readers send the same chat: :data:`SYSTEM_PROMPT`, then
+The answering readers send the same chat: :data:`SYSTEM_PROMPT`, then
 :data:`USER_PROMPT` filled in, and keep the first non-empty line of the reply.
 Find them by name with :func:`get_reader`.
 """
@@ -24,6 +27,7 @@ from typing import Any
 from contextzip.causal_lm import _load, check_precision
 from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.eval.answer_cache import AnswerCache
+from contextzip.eval.llama_reader import LlamaReader
 from contextzip.eval.openai_reader import OpenAIReader, ReaderError
 from contextzip.eval.prompts import SYSTEM_PROMPT, TRUNCATION_MARK, USER_PROMPT, first_line, messages
 from contextzip.eval.types import Reader, ReaderOutput
@@ -33,6 +37,7 @@ from contextzip.resources import model_fingerprint, resolve_causal_lm
 __all__ = [
     "SYSTEM_PROMPT",
     "USER_PROMPT",
+    "LlamaReader",
     "LocalReader",
     "OpenAIReader",
     "PresenceReader",
@@ -210,7 +215,12 @@ def build_prompt(tokenizer: Any, question: str, context: str, *, max_tokens: int
     )
 
 
-_READERS: dict[str, type[Any]] = {"presence": PresenceReader, "local": LocalReader, "openai": OpenAIReader}
+_READERS: dict[str, type[Any]] = {
+    "presence": PresenceReader,
+    "local": LocalReader,
+    "openai": OpenAIReader,
+    "llama": LlamaReader,
+}
 
 
 def available_readers() -> list[str]:
@@ -218,7 +228,7 @@ def available_readers() -> list[str]:
 
     Example:
         >>> available_readers()
-        ['local', 'openai', 'presence']
+        ['llama', 'local', 'openai', 'presence']
     """
     return sorted(_READERS)
 

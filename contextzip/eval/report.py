@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError
+from contextzip.eval.identifiers import IDENTIFIER_KINDS, retention_share
 from contextzip.eval.metrics import mean_with_count
 from contextzip.eval.plot import plot
 from contextzip.eval.types import BASELINE_METHOD, SampleResult
@@ -31,6 +32,7 @@ __all__ = [
     "METRICS",
     "SummaryRow",
     "markdown_table",
+    "identifier_table",
     "plot",
     "summarize",
     "summary_json",
@@ -67,6 +69,9 @@ class SummaryRow:
         latency_p95_s: 95th percentile (nearest rank) of the compression time.
         tokens_per_s: Original tokens compressed per second; ``None`` when no time was
             spent (the baseline).
+        identifiers: Share of the originals' distinct identifiers (numbers, names, paths,
+            URLs, code) still in the compressed contexts, summed over samples; ``None``
+            when no result counted any.
     """
 
     dataset: str
@@ -85,6 +90,7 @@ class SummaryRow:
     latency_median_s: float | None
     latency_p95_s: float | None
     tokens_per_s: float | None
+    identifiers: float | None = None
 
     @property
     def sort_key(self) -> tuple[str, str, str, float]:
@@ -157,6 +163,7 @@ _COLUMNS: tuple[tuple[str, bool, Callable[[SummaryRow], str]], ...] = (
     ("F1", True, lambda r: _percent(r.f1)),
     ("ROUGE-L", True, lambda r: _percent(r.rouge_l)),
     ("acc", True, lambda r: _percent(r.accuracy)),
+    ("ids", True, lambda r: _percent(r.identifiers)),
     ("n", True, lambda r: str(r.samples)),
     ("p50 ms", True, lambda r: _number(r.latency_median_s, scale=1000.0, digits=1)),
     ("tok/s", True, lambda r: _number(r.tokens_per_s, digits=0)),
@@ -173,7 +180,7 @@ def markdown_table(rows: Iterable[SummaryRow]) -> str:
         >>> from contextzip.eval.types import SampleResult
         >>> r = SampleResult("toy", "q1", "lingua", 0.25, "presence", 400, 97, 0.2425, 4.12, 0.02, 0.5)
         >>> print(markdown_table(summarize([r])).splitlines()[-1])
-        | toy | presence | lingua | 0.25 | 4.12x | 50.0% | – | – | – | – | 1 | 20.0 | 20,000 |
+        | toy | presence | lingua | 0.25 | 4.12x | 50.0% | – | – | – | – | – | 1 | 20.0 | 20,000 |
     """
     lines = [
         "| " + " | ".join(header for header, _, _ in _COLUMNS) + " |",
@@ -223,7 +230,12 @@ def write_report(
 
     paths = {"json": out / "summary.json", "markdown": out / "summary.md"}
     paths["json"].write_text(summary_json(rows) + "\n", encoding="utf-8")
-    paths["markdown"].write_text(_markdown_header(results) + markdown_table(rows), encoding="utf-8")
+    identifiers = identifier_table(results)
+    if identifiers:
+        identifiers = "\n## Identifier retention by kind\n\n" + identifiers
+    paths["markdown"].write_text(
+        _markdown_header(results) + markdown_table(rows) + identifiers, encoding="utf-8"
+    )
     paths["plot"] = plot(rows, out / "plot.png", metric=metric)
     answering = {row.reader for row in rows if row.f1 is not None}
     if answering:
@@ -260,7 +272,47 @@ def _summarize_group(key: tuple[str, str, str, float], group: Sequence[SampleRes
         latency_median_s=_median([r.compress_seconds for r in group]),
         latency_p95_s=_nearest_rank([r.compress_seconds for r in group], 0.95),
         tokens_per_s=before / seconds if seconds > 0 else None,
+        identifiers=retention_share(_identifier_counts(group)),
     )
+
+
+def _identifier_counts(group: Iterable[SampleResult]) -> dict[str, tuple[int, int]]:
+    """``(kept, total)`` per identifier kind, summed over the results that counted them."""
+    sums: dict[str, tuple[int, int]] = {}
+    for result in group:
+        for kind, (kept, total) in (result.identifiers or {}).items():
+            old = sums.get(kind, (0, 0))
+            sums[kind] = (old[0] + kept, old[1] + total)
+    return sums
+
+
+def identifier_table(results: Iterable[SampleResult]) -> str:
+    """A Markdown table of identifier retention by kind, one row per (dataset, reader, method, rate).
+
+    Each cell is the share of the originals' distinct identifiers of that kind still in the
+    compressed contexts (with the total counted); ``""`` when no result counted any.
+    """
+    groups: dict[tuple[str, str, str, float], list[SampleResult]] = defaultdict(list)
+    for result in results:
+        if result.identifiers:
+            groups[(result.dataset, result.reader, result.method, float(result.rate))].append(result)
+    if not groups:
+        return ""
+    header = "| dataset | reader | method | rate | all | " + " | ".join(IDENTIFIER_KINDS) + " |"
+    lines = [header, "|---|---|---|---:|" + "---:|" * (len(IDENTIFIER_KINDS) + 1)]
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], -k[3])):
+        counts = _identifier_counts(groups[key])
+        cells = [_percent(retention_share(counts))]
+        for kind in IDENTIFIER_KINDS:
+            kept, total = counts.get(kind, (0, 0))
+            cells.append(f"{_percent(kept / total)} of {total:,}" if total else _MISSING)
+        dataset, reader, method, rate = key
+        lines.append(
+            f"| {_escape(dataset)} | {_escape(reader)} | {_escape(method)} | {rate:g} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 # Unlike metrics.latency_summary, which rejects them, these tolerate NaN/inf durations

@@ -3,7 +3,8 @@
 For every sample, method and rate the runner compresses the sample's documents (one
 segment each, the question as the query), checks whether a gold answer (or all the
 sample's evidence) survived (``presence``), asks the reader, scores its answer (EM,
-F1, ROUGE-L, and ``accuracy``: does the reply contain a gold answer) and appends one
+F1, ROUGE-L, and ``accuracy``: does the reply contain a gold answer), counts the
+identifiers that survived (:mod:`contextzip.eval.identifiers`) and appends one
 :class:`~contextzip.eval.types.SampleResult` line to ``samples.jsonl``. The
 uncompressed context is run too, as method ``original`` at rate 1.0.
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from contextzip.errors import ConfigurationError
 from contextzip.eval.files import write_text_atomic
+from contextzip.eval.identifiers import identifier_retention
 from contextzip.eval.metrics import answer_in_reply, answer_presence, exact_match, f1, rouge_l
 from contextzip.eval.types import BASELINE_METHOD, QASample, Reader, SampleResult
 from contextzip.protocol import Compressor, get_compressor
@@ -244,6 +246,9 @@ def _evaluate(
         rouge_l=None if prediction is None else rouge_l(prediction, sample.answers),
         accuracy=None if prediction is None else answer_in_reply(prediction, sample.answers),
         reason=reason,
+        identifiers={
+            kind: list(pair) for kind, pair in identifier_retention(sample.context, context).items()
+        },
     )
 
 

@@ -92,7 +92,9 @@ class SampleResult:
     when the reader gave no prediction. ``accuracy`` is 1.0 when a gold answer appears
     in the reply (the multi-document QA accuracy of Liu et al. 2023, "Lost in the
     Middle", which LongLLMLingua reports): it credits a right answer given in a sentence,
-    which exact match and F1 penalize.
+    which exact match and F1 penalize. ``identifiers`` maps each identifier kind (see
+    :mod:`contextzip.eval.identifiers`) to ``[kept, total]``: the original context's distinct
+    numbers, names, paths, URLs and code identifiers, and how many the compressed one holds.
     """
 
     dataset: str
@@ -112,6 +114,7 @@ class SampleResult:
     rouge_l: float | None = None
     accuracy: float | None = None
     reason: str | None = None
+    identifiers: dict[str, list[int]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
