@@ -255,13 +255,15 @@ def test_presence_reader_declines():
 
 
 def test_get_reader_builds_each_reader(tmp_path):
-    assert available_readers() == ["local", "openai", "presence"]
+    assert available_readers() == ["llama", "local", "openai", "presence"]
     assert isinstance(get_reader("presence"), PresenceReader)
     local = get_reader("local", max_new_tokens=8, precision="bfloat16")
     assert isinstance(local, LocalReader) and local.max_new_tokens == 8
     remote = get_reader("openai", model="m", base_url="http://127.0.0.1:1/v1", cache_dir=tmp_path)
     assert isinstance(remote, OpenAIReader) and remote.url == "http://127.0.0.1:1/v1/chat/completions"
-    assert all(isinstance(r, Reader) for r in (local, remote))
+    running = get_reader("llama", url="http://127.0.0.1:1/v1", model="1.5b")
+    assert running.name == "llama-1.5b" and running.url == "http://127.0.0.1:1/v1/chat/completions"
+    assert all(isinstance(r, Reader) for r in (local, remote, running))
 
 
 def test_get_reader_errors():
