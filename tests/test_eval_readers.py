@@ -268,7 +268,7 @@ def test_get_reader_builds_each_reader(tmp_path):
 
 def test_get_reader_errors():
     with pytest.raises(
-        ConfigurationError, match="unknown reader 'gpt'; choose one of local, openai, presence"
+        ConfigurationError, match="unknown reader 'gpt'; choose one of llama, local, openai, presence"
     ):
         get_reader("gpt")
     with pytest.raises(
