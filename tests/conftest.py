@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fake_llama import FAKE_SERVER
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "incident_report.md"
@@ -46,3 +49,20 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     yield
+
+
+@pytest.fixture
+def fake_llama(tmp_path, monkeypatch):
+    """A fake ``llama_cpp.server`` first on the path (this process's and children's) and a tiny .gguf."""
+    package = tmp_path / "fake_llama" / "llama_cpp"
+    (package / "server").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "server" / "__init__.py").write_text("")
+    (package / "server" / "__main__.py").write_text(FAKE_SERVER)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "fake_llama"))
+    monkeypatch.syspath_prepend(str(tmp_path / "fake_llama"))
+    for name in [m for m in sys.modules if m == "llama_cpp" or m.startswith("llama_cpp.")]:
+        monkeypatch.delitem(sys.modules, name)
+    model = tmp_path / "tiny.gguf"
+    model.write_bytes(b"GGUF")
+    return model, package / "server" / "requests.txt"

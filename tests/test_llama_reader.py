@@ -7,7 +7,6 @@ import importlib.util
 import re
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -116,61 +115,6 @@ def test_the_reader_extra_pins_every_part_and_the_makefile_builds_portably():
     assert " ".join(LLAMA_CMAKE_ARGS.split()) in " ".join(makefile.split())
 
 
-# A stand-in for llama-cpp-python's server: same module path and flags, a fixed answer,
-# and a count of the requests it answered (in a file beside it).
-FAKE_SERVER = textwrap.dedent(
-    """
-    import argparse, json, pathlib
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    parser = argparse.ArgumentParser()
-    for flag in ("--model", "--host", "--port", "--n_ctx", "--n_threads", "--n_threads_batch"):
-        parser.add_argument(flag)
-    args = parser.parse_args()
-    counter = pathlib.Path(__file__).with_name("requests.txt")
-
-    class Handler(BaseHTTPRequestHandler):
-        def _send(self, body):
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self):
-            self._send({"data": [{"id": args.model}]})
-
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            counter.write_text(str(int(counter.read_text() or 0) + 1) if counter.exists() else "1")
-            answer = "Paris\\nbecause" if "Paris" in body["messages"][-1]["content"] else "unknown"
-            self._send({"choices": [{"message": {"content": answer}}]})
-
-        def log_message(self, *args):
-            pass
-
-    HTTPServer((args.host, int(args.port)), Handler).serve_forever()
-    """
-)
-
-
-@pytest.fixture
-def fake_llama(tmp_path, monkeypatch):
-    package = tmp_path / "fake_llama" / "llama_cpp"
-    (package / "server").mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "server" / "__init__.py").write_text("")
-    (package / "server" / "__main__.py").write_text(FAKE_SERVER)
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "fake_llama"))
-    monkeypatch.syspath_prepend(str(tmp_path / "fake_llama"))
-    for name in [m for m in sys.modules if m == "llama_cpp" or m.startswith("llama_cpp.")]:
-        monkeypatch.delitem(sys.modules, name)
-    model = tmp_path / "tiny.gguf"
-    model.write_bytes(b"GGUF")
-    return model, package / "server" / "requests.txt"
-
-
 def test_the_reader_starts_its_server_reads_and_stops_it(fake_llama, tmp_path):
     model, requests = fake_llama
     reader = get_reader("llama", model=str(model), cache_dir=str(tmp_path / "answers"), threads=1)
@@ -178,8 +122,8 @@ def test_the_reader_starts_its_server_reads_and_stops_it(fake_llama, tmp_path):
     with reader:
         assert reader.read("Capital?", "Paris is the capital.").prediction == "Paris"
         server = reader._server
-        assert server is not None and server._process is not None
-        process = server._process
+        assert server is not None and server.process is not None
+        process = server.process
     assert process.poll() is not None  # stopped on close
     assert requests.read_text() == "1"
 
@@ -221,7 +165,7 @@ def test_the_packaged_reader_answers_a_one_passage_question(tmp_path):
             "The Eiffel Tower is a wrought-iron lattice tower in Paris. It was completed in 1889 "
             "as the entrance arch of the World's Fair.",
         )
-        process = reader._server._process if reader._server else None
+        process = reader._server.process if reader._server else None
     assert output.prediction is not None and "1889" in output.prediction
     assert process is not None and process.poll() is not None
 
@@ -234,7 +178,7 @@ def test_a_killed_evaluation_leaves_no_server_behind(fake_llama, tmp_path):
         "from contextzip.eval.llama_reader import LlamaReader\n"
         f"reader = LlamaReader({str(model)!r}, cache=False, threads=1)\n"
         "reader.read('Capital?', 'Paris.')\n"
-        "print(reader._server._process.pid, flush=True)\n"
+        "print(reader._server.process.pid, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"  # no close(), no exit handlers
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)

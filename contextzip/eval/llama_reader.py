@@ -14,21 +14,17 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
-import time
-import weakref
 from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError, MissingDependencyError
 from contextzip.eval.openai_reader import OpenAIReader, ReaderError
 from contextzip.eval.reader_models import READER_MODELS, reader_model_file
+from contextzip.eval.servers import LoopbackServer, ServerStartError
 
-__all__ = ["LLAMA_CMAKE_ARGS", "LlamaReader", "LlamaServer"]
+__all__ = ["LLAMA_CMAKE_ARGS", "LlamaReader", "llama_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,120 +36,19 @@ LLAMA_CMAKE_ARGS = (
 )
 
 
-class LlamaServer:
-    """One ``llama_cpp.server`` process on ``127.0.0.1`` and a free port; its output goes to a log file.
+def llama_server(model_path: Path, *, n_ctx: int, threads: int, startup_timeout_s: float) -> LoopbackServer:
+    """A ``llama_cpp.server`` child process for ``model_path``, ready when it lists its model."""
 
-    Args:
-        model_path: The GGUF file.
-        n_ctx: Context window, in tokens.
-        threads: CPU threads for prompt processing and generation.
-        startup_timeout_s: How long to wait for the server to answer before giving up.
-    """
-
-    def __init__(self, model_path: Path, *, n_ctx: int, threads: int, startup_timeout_s: float) -> None:
-        self.model_path = model_path
-        self.n_ctx = n_ctx
-        self.threads = threads
-        self.startup_timeout_s = startup_timeout_s
-        self.base_url: str | None = None
-        self.log_path: Path | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._finalizer: Any = None
-
-    def start(self) -> str:
-        """Start the server and wait until it lists its model; return its ``/v1`` base URL.
-
-        Raises:
-            ReaderError: the process exited or did not answer within ``startup_timeout_s``
-                (the message quotes the end of its log).
-        """
-        import httpx
-
-        port = _free_port()
-        fd, log_name = tempfile.mkstemp(prefix="contextzip-llama-server-", suffix=".log")
-        self.log_path = Path(log_name)
-        command = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path),
-            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(self.n_ctx),
-            "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
+            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
+            "--n_threads", str(threads), "--n_threads_batch", str(threads),
         ]  # fmt: skip
-        logger.info("starting llama.cpp server on port %d (log: %s)", port, self.log_path)
-        with os.fdopen(fd, "wb") as log:
-            self._process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-            )
-        self._finalizer = weakref.finalize(self, _terminate, self._process)
-        base_url = f"http://127.0.0.1:{port}/v1"
-        deadline = time.monotonic() + self.startup_timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                self.stop()
-                raise ReaderError(
-                    f"the llama.cpp server exited with code {self._process.returncode} while starting:\n"
-                    f"{self.log_tail()}",
-                    status=None,
-                    url=base_url,
-                )
-            try:
-                if httpx.get(f"{base_url}/models", timeout=2.0).status_code == 200:
-                    self.base_url = base_url
-                    return base_url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise ReaderError(
-            f"the llama.cpp server did not answer within {self.startup_timeout_s:.0f}s:\n{self.log_tail()}",
-            status=None,
-            url=base_url,
-        )
 
-    def stop(self) -> None:
-        """Stop the server (terminate, then kill after 10 s); stopping twice is harmless."""
-        if self._finalizer is not None:
-            self._finalizer()
-        self.base_url = None
-
-    def log_tail(self, lines: int = 20) -> str:
-        """The last ``lines`` lines of the server's log."""
-        if self.log_path is None or not self.log_path.is_file():
-            return ""
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: Linux sends it SIGTERM when the reader's process dies.
-
-    A killed evaluation (no ``close()``, no exit handlers) must not leave a server holding
-    the cores and a GB of memory.
-    """
-    import ctypes
-    import signal
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return LoopbackServer(
+        "llama.cpp server", command, ready_path="/v1/models", startup_timeout_s=startup_timeout_s
+    )
 
 
 class LlamaReader(OpenAIReader):
@@ -219,7 +114,7 @@ class LlamaReader(OpenAIReader):
         self.threads = threads or _usable_cores()
         self._starts_server = url is None
         self.startup_timeout_s = startup_timeout_s
-        self._server: LlamaServer | None = None
+        self._server: LoopbackServer | None = None
         self._server_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -233,7 +128,7 @@ class LlamaReader(OpenAIReader):
         if not self._starts_server:
             return
         with self._server_lock:
-            if self._server is not None and self._server.base_url is not None:
+            if self._server is not None and self._server.url is not None:
                 return
             try:
                 import llama_cpp.server  # noqa: F401  (only checks the extra is there)
@@ -243,13 +138,16 @@ class LlamaReader(OpenAIReader):
                     f'run `make reader` in a checkout, or: CMAKE_ARGS="{LLAMA_CMAKE_ARGS}" '
                     "pip install 'contextzip[reader]'"
                 ) from None
-            server = LlamaServer(
+            server = llama_server(
                 _model_path(self._model),
                 n_ctx=self.n_ctx,
                 threads=self.threads,
                 startup_timeout_s=self.startup_timeout_s,
             )
-            self.base_url = server.start()
+            try:
+                self.base_url = server.start() + "/v1"
+            except ServerStartError as exc:
+                raise ReaderError(str(exc), status=None, url=self.base_url) from None
             self.url = f"{self.base_url}/chat/completions"
             self._server = server
             super().close()  # a client made for another port must not be reused
