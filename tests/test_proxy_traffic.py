@@ -1,4 +1,4 @@
-"""Messages through a started proxy to a (fake) llama server: both modes recorded, what the upstream got measured."""
+"""Messages through a started proxy to a (fake) llama server: both modes recorded and measured."""
 
 from __future__ import annotations
 
