@@ -27,3 +27,8 @@ def test_an_identifier_inside_a_longer_token_is_not_kept():
 def test_plain_prose_has_no_identifiers_to_lose():
     assert identifier_retention("the cat sat on the mat", "") == {}
     assert retention_share({}) is None
+
+
+def test_a_text_keeps_all_of_its_own_identifiers():
+    text = "in 1999 Ada Lovelace's notes, by McDonald Smith, cited foo_bar_2 and https://x.org/a_b."
+    assert all(kept == total for kept, total in identifier_retention(text, text).values())

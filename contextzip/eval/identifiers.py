@@ -46,7 +46,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # integers, decimals, versions, times and dates (1,117,320,768; 3.5; 0.3.36; 12:05; 2026-12-05)
     "number": re.compile(r"(?<![\w.])\d+(?:[.,:/-]\d+)*(?![\w])"),
     # runs of capitalized words not opening a sentence (proper names)
-    "name": re.compile(r"(?<=[a-z0-9,;:)] )[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*"),
+    "name": re.compile(r"(?<=[a-z0-9,;:)] )[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*(?![\w])"),
 }
 
 
