@@ -160,8 +160,18 @@ def test_json_tables_and_code_fences_survive(classifier_dir: Path) -> None:
     assert json.loads(json_out) == json.loads(tool_output)
     assert all(line.startswith("|") and line.endswith("|") for line in table_out.splitlines())
     assert "|---|---|---|" in table_out
-    assert code_out.count("```") == code.count("```")
-    assert "```python" in code_out
+    _assert_fences_hold_code(code_out)
+    alone = compressor.compress([Segment(code)], budget=Budget(rate=0.5)).text
+    _assert_fences_hold_code(alone)
+    assert "```python" in alone  # something of a block was kept, so its fences were
+
+
+def _assert_fences_hold_code(text: str) -> None:
+    """Fences come in pairs and never enclose nothing (kept content keeps its fences)."""
+    fences = [m.start() for m in re.finditer(r"^```", text, flags=re.M)]
+    assert len(fences) % 2 == 0, text
+    for start, end in zip(fences[::2], fences[1::2], strict=True):
+        assert text[start:end].split("\n", 1)[1].strip(), text
 
 
 @pytest.mark.slow

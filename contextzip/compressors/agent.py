@@ -51,6 +51,7 @@ from contextzip.compressors.structured import (
     reduce_log,
     reduce_outline,
 )
+from contextzip.compressors.units import fenced_blocks
 from contextzip.errors import ConfigurationError
 from contextzip.messages import (
     Part,
@@ -102,6 +103,8 @@ _AXTREE_ROLES = (
 )
 _AXTREE_LINE = re.compile(rf"^\s*(?:\[\d+\]\s+)?(?:{_AXTREE_ROLES})\b")
 _HTML = re.compile(r"<(?:!doctype\s+html|html|body|div|p|table|ul|section|article)\b", re.I)
+_MD_HEADING = re.compile(r"^#{1,6} \S", re.M)
+_MD_MARKUP = re.compile(r"\]\(|\*\*\S|^[ \t]*[-*] \S", re.M)
 
 _PARAGRAPH = re.compile(r"(?:[^\n]*\S[^\n]*(?:\n|$))+")  # a run of non-blank lines
 
@@ -221,6 +224,8 @@ def referenced_facts(texts: Sequence[str]) -> list[str]:
 def sniff_kind(text: str, call_arguments: str = "") -> str:
     """What a tool output is: ``json``, ``html``, ``axtree``, ``code``, ``log`` (lines) or ``text``.
 
+    Markdown (a README with code fences) is ``text``, not ``log``.
+
     Example:
         >>> sniff_kind('{"ok": true}'), sniff_kind("def f():\\n    return 1\\n", '{"path": "f.py"}')
         ('json', 'code')
@@ -240,11 +245,22 @@ def sniff_kind(text: str, call_arguments: str = "") -> str:
     grep_like = sum(bool(_GREP_LINE.match(line)) for line in lines) >= 0.5 * len(lines) if lines else False
     if _CODE_PATH.search(call_arguments) and not grep_like:
         return "code"
-    if _wrapped_prose(stripped, lines):
+    if _wrapped_prose(stripped, lines) or _markdown(stripped):
         return "text"
     if len(lines) >= 8 and sum(len(line) < 200 for line in lines) >= 0.8 * len(lines):
         return "log"
     return "text"
+
+
+def _markdown(text: str) -> bool:
+    """A Markdown document (a README, docs): a closed code fence, or headings with links, bold or lists.
+
+    Its short lines are not a log's: it goes to the prose reducer, whose units keep each
+    small fenced block whole (a log reducer would keep the fences and drop the commands).
+    """
+    if any(text[end - 3 : end] in ("```", "~~~") for _, end in fenced_blocks(text)):
+        return True
+    return len(_MD_HEADING.findall(text)) >= 2 and _MD_MARKUP.search(text) is not None
 
 
 def _wrapped_prose(text: str, lines: Sequence[str]) -> bool:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from contextzip.compressors.units import (
     Splitter,
     UnitTable,
+    balance_fences,
     build_unit_table,
     check_force_tokens,
     check_unit,
@@ -245,6 +246,7 @@ def compress_extractive(
         )
     else:
         keep = np.asarray(keep, dtype=bool) | must_stay
+    balance_fences(table, keep, must_stay, scores)
     if drop_consecutive:
         repeats = consecutive_repeats(table, keep, force_tokens)
         keep &= ~repeats

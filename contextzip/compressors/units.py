@@ -28,12 +28,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TEXT_KINDS",
+    "ATOMIC_BLOCK_TOKENS",
     "UNITS",
     "Splitter",
     "UnitTable",
     "build_unit_table",
     "check_force_tokens",
     "check_unit",
+    "fenced_blocks",
+    "balance_fences",
     "forced_units",
     "is_compressible",
     "kept_runs",
@@ -50,6 +53,11 @@ TEXT_KINDS = frozenset({"text", "markdown", "tool_output"})
 
 # A Markdown code fence line (with its info string) is kept so fenced blocks stay fenced.
 _FENCE = re.compile(r"^[ \t]*(?:```|~~~)[^\n]*$", re.MULTILINE)
+
+#: A fenced code block up to this many target tokens is one unit for sentence, phrase and
+#: paragraph units: kept or dropped whole, never a pair of fences with nothing inside (a
+#: reader asked for a command the block holds cannot answer from the fences alone).
+ATOMIC_BLOCK_TOKENS = 256
 
 # Markdown table syntax (a cell border or a header rule) is kept so tables keep their pipes.
 _TABLE_SYNTAX = re.compile(r"[|:\-]*\|[|:\-]*|:?-{3,}:?")
@@ -203,7 +211,11 @@ def build_unit_table(
 
 
 def forced_units(table: UnitTable, force_tokens: Sequence[str]) -> np.ndarray:
-    """Units that must stay: those overlapping a force token, Markdown table syntax or a code fence."""
+    """Units that must stay: those overlapping a force token or Markdown table syntax.
+
+    Code fences are not forced: :func:`balance_fences` keeps a block's fences exactly when
+    some of its content is kept.
+    """
     import numpy as np
 
     forced = np.zeros(len(table), dtype=bool)
@@ -215,11 +227,72 @@ def forced_units(table: UnitTable, force_tokens: Sequence[str]) -> np.ndarray:
         ranges = [(i, i + len(needle)) for needle in needles for i in _occurrences(text, needle)]
         if "|" in text:
             ranges.extend(_table_syntax(text))
-        if "```" in text or "~~~" in text:
-            ranges.extend(match.span() for match in _FENCE.finditer(text))
         if ranges:
             forced[lo:hi] |= overlapping_units(table.starts[lo:hi], table.ends[lo:hi], ranges)
     return forced
+
+
+def balance_fences(table: UnitTable, keep: np.ndarray, forced: np.ndarray, scores: np.ndarray) -> None:
+    """Keep a fenced block's fence lines exactly when some of its content is kept, in place.
+
+    A block with kept content gets both fences, forced so that later repairs keep them;
+    a block with none loses them, and their scores drop to ``-inf`` so nothing adds them
+    back: no code block comes out as two fences with nothing inside. Blocks that are one
+    unit (see :data:`ATOMIC_BLOCK_TOKENS`) are kept or dropped whole already.
+    """
+    import numpy as np
+
+    for segment, (lo, hi) in enumerate(table.bounds):
+        text = table.texts[segment]
+        if hi == lo or ("```" not in text and "~~~" not in text):
+            continue
+        starts, ends = table.starts[lo:hi], table.ends[lo:hi]
+        for block_start, block_end in fenced_blocks(text):
+            fences = [m.span() for m in _FENCE.finditer(text, block_start, block_end)]
+            fence_units = overlapping_units(starts, ends, fences)
+            inside = (starts < block_end) & (ends > block_start) & ~fence_units
+            if not inside.any():
+                continue  # one unit holds the block (and maybe more): it goes whole
+            content_kept = bool(keep[lo:hi][inside].any())
+            local = np.flatnonzero(fence_units) + lo
+            keep[local] = content_kept
+            if content_kept:
+                forced[local] = True
+            else:
+                scores[local] = -np.inf
+
+
+def fenced_blocks(text: str) -> list[Span]:
+    """The spans of ``text``'s fenced code blocks, opening fence to closing fence (or to the end).
+
+    Example:
+        >>> text = "Run:\\n```bash\\nmake demo\\n```\\nDone."
+        >>> [text[a:b] for a, b in fenced_blocks(text)]
+        ['```bash\\nmake demo\\n```']
+    """
+    fences = list(_FENCE.finditer(text))
+    blocks: list[Span] = []
+    for i in range(0, len(fences), 2):
+        start = fences[i].start() + (len(fences[i].group(0)) - len(fences[i].group(0).lstrip()))
+        end = fences[i + 1].end() if i + 1 < len(fences) else len(text.rstrip())
+        blocks.append((start, end))
+    return blocks
+
+
+def _merge_code_blocks(text: str, spans: np.ndarray, tokens: list[int], counter: TokenCounter) -> np.ndarray:
+    """Make each fenced block of at most :data:`ATOMIC_BLOCK_TOKENS` one unit (with what it overlaps)."""
+    import numpy as np
+
+    token_starts = counter.token_starts(text, tokens)
+    for start, end in fenced_blocks(text):
+        size = int(np.searchsorted(token_starts, end) - np.searchsorted(token_starts, start))
+        inside = (spans[:, 1] > start) & (spans[:, 0] < end)
+        if size > ATOMIC_BLOCK_TOKENS or inside.sum() <= 1:
+            continue
+        first, last = np.flatnonzero(inside)[[0, -1]]
+        merged = (min(int(spans[first, 0]), start), max(int(spans[last, 1]), end))
+        spans = np.concatenate((spans[:first], np.array([merged], dtype=spans.dtype), spans[last + 1 :]))
+    return spans
 
 
 def _table_syntax(text: str) -> list[tuple[int, int]]:
@@ -265,7 +338,10 @@ def _unit_array(
     if unit == "word":
         return np.stack((splitter or word_boundaries)(text), axis=1)
     if unit != "token":
-        return spans_as_array(unit_spans(text, unit))
+        spans = spans_as_array(unit_spans(text, unit))
+        if "```" in text or "~~~" in text:
+            spans = _merge_code_blocks(text, spans, tokens, counter)
+        return spans
     token_starts = counter.token_starts(text, tokens)
     # a token that starts inside a grapheme cluster (an accent, a joiner, half a flag)
     # stays with the token before it, so no cluster is ever cut
