@@ -338,10 +338,10 @@ def _unit_array(
     if unit == "word":
         return np.stack((splitter or word_boundaries)(text), axis=1)
     if unit != "token":
-        spans = spans_as_array(unit_spans(text, unit))
+        units = spans_as_array(unit_spans(text, unit))
         if "```" in text or "~~~" in text:
-            spans = _merge_code_blocks(text, spans, tokens, counter)
-        return spans
+            units = _merge_code_blocks(text, units, tokens, counter)
+        return units
     token_starts = counter.token_starts(text, tokens)
     # a token that starts inside a grapheme cluster (an accent, a joiner, half a flag)
     # stays with the token before it, so no cluster is ever cut
