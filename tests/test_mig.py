@@ -123,6 +123,31 @@ def test_mig_keeps_what_the_question_is_about_in_original_order() -> None:
 
 
 @pytest.mark.slow
+def test_lead_keeps_what_a_kept_sentence_is_about_and_drops_orphans() -> None:
+    lead_sentence = "(Title: Dijon families) He was born there in 1832 to a family of merchants."
+    facts = " ".join(f"He studied chemistry and worked on railway bridge number {i}." for i in range(8))
+    eiffel = f"{lead_sentence} {facts} His company finished the Eiffel Tower in 1889 for the World's Fair."
+    others = [
+        f"(Title: Topic {t}) Topic {t} is about farming. "
+        + " ".join(f"Crop {t}-{i} grows in spring rains near the river." for i in range(5))
+        + f" The water tower of farm {t} was finished last year. "
+        + " ".join(f"Crop {t}-{i} grows in spring rains near the river." for i in range(5, 10))
+        for t in range(5)
+    ]
+    segments = [Segment(text) for text in [*others[:2], eiffel, *others[2:]]]
+    question = "When was the Eiffel Tower finished?"
+    plain = MIGCompressor().compress(segments, query=question, budget=Budget(rate=0.2))
+    led = MIGCompressor(lead=True).compress(segments, query=question, budget=Budget(rate=0.2))
+    assert "1889" in plain.text and "1889" in led.text and lead_sentence in led.text
+    orphans = [r for r in plain.segments if not r.dropped and not r.text.startswith(r.segment.text[:20])]
+    assert orphans  # without leads, tower sentences of farming documents come without their titles
+    for result in led.segments:  # with them, every kept document opens with its title
+        assert result.dropped or result.text.startswith(result.segment.text[:20])
+        assert_extractive(result.segment.text, result.text)
+    assert led.tokens_after <= led.target_tokens + 25
+
+
+@pytest.mark.slow
 def test_greedy_redundancy_skips_a_repeated_document_that_relevance_alone_keeps() -> None:
     copy = EIFFEL.replace("It stands", "The tower stands")
     segments = [Segment(EIFFEL), Segment(copy), Segment(TOKYO), Segment(BANANA)]

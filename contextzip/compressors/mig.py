@@ -90,6 +90,10 @@ class MIGCompressor(ExtractiveCompressor):
             nearly all of it to the best groups, large ones spread it evenly.
         document_weight: Share of the whole group's similarity in group relevance, in
             ``[0, 1]`` (the rest is its best unit's relevance).
+        lead: Keep a group's first unit (a document's title and opening sentence, a
+            paragraph's topic sentence) whenever other units of it are kept, so no kept
+            sentence loses what it is about; leftover budget then only goes to groups
+            whose lead is kept.
         model: Sentence-embedding model (see :class:`~contextzip.embeddings.SentenceEncoder`);
             ``None`` is the packaged all-MiniLM-L6-v2.
         backend: ``"torch"`` or ``"onnx"``.
@@ -123,6 +127,7 @@ class MIGCompressor(ExtractiveCompressor):
         lexical_weight: float = 0.3,
         group_temperature: float = 0.05,
         document_weight: float = 0.5,
+        lead: bool = False,
         model: str | None = None,
         backend: str = "torch",
         device: str = "cpu",
@@ -162,6 +167,7 @@ class MIGCompressor(ExtractiveCompressor):
         self.lexical_weight = lexical_weight
         self.group_temperature = group_temperature
         self.document_weight = document_weight
+        self.lead = lead
         self.encoder_options: dict[str, Any] = {
             "backend": backend, "device": device, "precision": precision,
         }  # fmt: skip
@@ -225,16 +231,45 @@ class MIGCompressor(ExtractiveCompressor):
                 unit_mig[members], costs[members], float(shares[group]),
                 forced=keep[members], keep_at_least_one=False,
             )  # fmt: skip
+            if self.lead:
+                chosen = self._with_lead(chosen, unit_mig[members], costs[members], float(shares[group]))
             keep[members] = chosen
         scores = np.round(unit_mig + group_mig[group_of], _DECIMALS)
         room = budget - float(costs[keep].sum())
         if room > 0:  # what the groups could not place goes to the best units left anywhere
             rest = np.flatnonzero(~keep)
+            if self.lead:  # ...as long as each lands in a group whose lead is kept, or is a lead
+                leads = bounds[:-1][bounds[:-1] < bounds[1:]]
+                led = np.zeros(groups, dtype=bool)
+                led[group_of[by_group[leads]][keep[by_group[leads]]]] = True
+                is_lead = np.zeros(len(keep), dtype=bool)
+                is_lead[by_group[leads]] = True
+                rest = rest[led[group_of[rest]] | is_lead[rest]]
             fits = select_units(scores[rest], costs[rest], room, keep_at_least_one=False)
             keep[rest[fits]] = True
         if not keep.any() and len(keep):
             keep[int(np.argmax(scores))] = True  # never lose everything to rounding
         return scores, keep
+
+    @staticmethod
+    def _with_lead(chosen: np.ndarray, gains: np.ndarray, costs: np.ndarray, share: float) -> np.ndarray:
+        """A group's choice with its first unit (a title, a topic sentence) added when it keeps others.
+
+        The lead and the group's best chosen unit are kept, then the rest of the share is
+        spent as before; a share too small for both keeps nothing (its tokens go to the
+        groups that can keep a lead): a fragment of a document the budget cannot introduce
+        is noise to a reader.
+        """
+        import numpy as np
+
+        if not chosen.any() or chosen[0]:
+            return chosen
+        best = int(np.flatnonzero(chosen)[np.argmax(gains[chosen])])
+        if costs[0] + costs[best] > share + 1e-9:
+            return np.zeros(len(chosen), dtype=bool)
+        forced = np.zeros(len(chosen), dtype=bool)
+        forced[[0, best]] = True
+        return select_units(gains, costs, share, forced=forced, keep_at_least_one=False)
 
     def _target(self, vectors: np.ndarray, costs: np.ndarray, query: str | None) -> np.ndarray:
         """The query's vector, or with no query the cost-weighted centroid of the units."""
