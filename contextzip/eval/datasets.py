@@ -25,6 +25,9 @@ name               samples
 ``code-deps-humaneval`` the same from HumanEval's problems read as one module
 ``synthetic``      RULER-style needle, multi-key, variable-tracking and aggregation tasks
                    over a real-text haystack, ``length`` tokens, tasks in equal shares
+``proxy-traffic``  whole user messages (a question, then a README, source file, log,
+                   JSON response or HTML page) built from the standard library and the
+                   installed packages; for the proxy's end-task evaluation
 ``fixture``        ``squad-multidoc`` built from the small committed SQuAD subset
                    (no data directory needed; for tests and demos)
 ``jsonl:PATH``     a file of ``{"context", "question", "answers"}`` lines
@@ -59,6 +62,7 @@ DATASETS = (
     "code-deps",
     "code-deps-packages",
     "code-deps-humaneval",
+    "proxy-traffic",
     "fixture",
     "jsonl:PATH",
     "longbench:PATH",
@@ -136,7 +140,7 @@ def load_dataset(
     return [everything[i] for i in sorted(picked)]
 
 
-def _iterate(
+def _iterate(  # noqa: C901  (one branch per dataset family)
     name: str,
     *,
     length: int,
@@ -175,6 +179,10 @@ def _iterate(
 
         source = name.removeprefix("code-deps-") if name != "code-deps" else "stdlib"
         return code_dependency_samples(source=source, split=split, seed=seed)
+    if name == "proxy-traffic":
+        from contextzip.eval.traffic import traffic_samples
+
+        return iter(traffic_samples())
     if name == "fixture":
         return multidoc_samples(sources.fixture_articles(), target_tokens=length, split="all", seed=seed)
     if name == "synthetic":

@@ -236,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder for samples.jsonl and the report")
     parser.add_argument("--dataset", default="proxy-traffic", help="dataset of whole user messages")
     parser.add_argument("--limit", type=int, help="number of samples (default: all)")
+    parser.add_argument("--shapes", help="comma-separated message shapes to keep (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="1.5b", help="reader model: 1.5b, 0.5b or a .gguf path")
     parser.add_argument("--rate", type=float, help="the proxy's --rate (default: its own)")
@@ -244,6 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     samples = load_dataset(args.dataset, limit=args.limit, seed=args.seed)
+    if args.shapes:
+        shapes = {shape.strip() for shape in args.shapes.split(",")}
+        samples = [sample for sample in samples if sample.meta.get("shape") in shapes]
     out = Path(args.out)
     results = run_proxy_traffic(
         samples, out_dir=out, model=args.model, rate=args.rate, method=args.method,
