@@ -39,6 +39,16 @@ def test_a_real_lead_leaves_out_zero_and_a_swap_does_not() -> None:
     assert "| toy | presence | 0.25 | better − base | 200 | +17.0 [" in table and "✓" in table
 
 
+def test_the_uncompressed_run_at_rate_one_is_every_rate_s_reference() -> None:
+    rows = [_row(i, "original", 1.0, rate=1.0) for i in range(10)]
+    rows += [_row(i, "m", float(i < 5), rate=r) for i in range(10) for r in (0.5, 0.25)]
+    found = paired_differences(rows, "original")
+    assert [(d.rate, d.n, d.mean, d.losses) for d in found] == [(0.25, 10, -0.5, 5), (0.5, 10, -0.5, 5)]
+    # a baseline run at several rates is compared rate by rate
+    rows += [_row(i, "original", 1.0, rate=0.5) for i in range(10)]
+    assert [d.rate for d in paired_differences(rows, "original")] == [0.5]
+
+
 def test_unknown_baseline_and_metric_are_errors() -> None:
     with pytest.raises(ConfigurationError, match="no results of the baseline 'nope'"):
         paired_differences(_results(), "nope")

@@ -1,5 +1,8 @@
 """Is one method's lead real? Paired differences on the same samples, with bootstrap intervals.
 
+A baseline run at one rate only (``original``, the uncompressed context at 1.0) is the
+reference of every rate; otherwise methods are compared rate by rate.
+
 Two methods run on the same samples differ sample by sample; comparing their means alone
 hides how noisy that difference is. For each (dataset, reader, rate) this takes the samples
 both methods have, the per-sample difference of a metric, its mean, a percentile bootstrap
@@ -91,7 +94,7 @@ def paired_differences(
     for (dataset, reader, rate, method), scores in sorted(table.items()):
         if method == baseline or (methods is not None and method not in methods):
             continue
-        base = table.get((dataset, reader, rate, baseline), {})
+        base = table.get((dataset, reader, rate, baseline)) or _only_rate(table, dataset, reader, baseline)
         shared = sorted(set(scores) & set(base))
         if not shared:
             continue
@@ -117,6 +120,17 @@ def paired_differences(
             )  # fmt: skip
         )
     return found
+
+
+def _only_rate(
+    table: dict[tuple[str, str, float, str], dict[str, float]], dataset: str, reader: str, baseline: str
+) -> dict[str, float]:
+    """The baseline's scores when it was run at one rate only (the uncompressed ``original`` at 1.0).
+
+    That one run is what every rate of the other methods is compared to.
+    """
+    rates = [key for key in table if key[0] == dataset and key[1] == reader and key[3] == baseline]
+    return table[rates[0]] if len(rates) == 1 else {}
 
 
 def paired_table(differences: Iterable[PairedDifference], *, confidence: float = 0.95) -> str:
