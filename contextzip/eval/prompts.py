@@ -21,6 +21,12 @@ def messages(question: str, context: str) -> list[dict[str, str]]:
 
 
 def first_line(text: str) -> str:
-    """The first non-empty line of a reply, stripped."""
-    lines = text.strip().splitlines()
-    return lines[0].strip() if lines else ""
+    """The first non-empty line of a reply, stripped; a code fence line does not count.
+
+    Example:
+        >>> first_line("```bash\\npip install httpx\\n```")
+        'pip install httpx'
+    """
+    lines = [line.strip() for line in text.strip().splitlines()]
+    lines = [line for line in lines if line and not line.startswith(("```", "~~~"))]
+    return lines[0] if lines else ""
