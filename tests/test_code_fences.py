@@ -49,6 +49,8 @@ def test_markdown_is_prose_not_a_log():
     assert sniff_kind(DOC) == "text"
     log = "\n".join(f"2026-12-05 12:00:{i:02d} INFO worker {i} started" for i in range(40))
     assert sniff_kind(log) == "log"
+    with_html = '<p align="center"><img src="logo.png"></p>\n<div>\n<b>x</b>\n</div>\n' + DOC
+    assert sniff_kind(with_html) == "text"  # a README with a little HTML is still Markdown
 
 
 @pytest.mark.slow

@@ -128,3 +128,16 @@ def test_a_real_test_run_log_keeps_its_failure(tmp_path) -> None:
     assert "AssertionError: 2.67 != 2.68" in reduced
     assert "similar lines" in reduced  # the 150 passing cases collapsed to their ends and a count
     assert count_tokens(reduced) <= budget * 1.1
+
+
+def test_a_traceback_s_exception_line_is_kept_in_a_long_log():
+    from contextzip.compressors.structured import lexical_relevance, reduce_log
+    from contextzip.tokens import TokenCounter
+
+    lines = [f"import time: {100 + i:>6} | {200 + i:>8} | module_{i}" for i in range(300)]
+    lines += ["Traceback (most recent call last):", '  File "<string>", line 2, in <module>',
+              "json.decoder.JSONDecodeError: Expecting property name: line 1 column 9 (char 8)"]  # fmt: skip
+    text = "\n".join(lines)
+    reduced = reduce_log(text, budget=200, relevance=lexical_relevance("which module took longest"),
+                         keep=[], counter=TokenCounter())  # fmt: skip
+    assert "json.decoder.JSONDecodeError: Expecting property name" in reduced

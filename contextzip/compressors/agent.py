@@ -238,6 +238,8 @@ def sniff_kind(text: str, call_arguments: str = "") -> str:
         except json.JSONDecodeError:
             pass
     lines = [line for line in stripped.splitlines() if line.strip()]
+    if _markdown(stripped):  # a README with some HTML in it is still Markdown
+        return "text"
     if _HTML.search(stripped[:2000]) and stripped.count("<") >= 5:
         return "html"
     if lines and sum(bool(_AXTREE_LINE.match(line)) for line in lines) >= 0.5 * len(lines):
@@ -245,7 +247,7 @@ def sniff_kind(text: str, call_arguments: str = "") -> str:
     grep_like = sum(bool(_GREP_LINE.match(line)) for line in lines) >= 0.5 * len(lines) if lines else False
     if _CODE_PATH.search(call_arguments) and not grep_like:
         return "code"
-    if _wrapped_prose(stripped, lines) or _markdown(stripped):
+    if _wrapped_prose(stripped, lines):
         return "text"
     if len(lines) >= 8 and sum(len(line) < 200 for line in lines) >= 0.8 * len(lines):
         return "log"
@@ -599,7 +601,7 @@ class AgentCompressor:
 
         compressor: Compressor
         if self.prose == "mig":
-            compressor = MIGCompressor(model=self.model, force_tokens=tuple(keep))
+            compressor = MIGCompressor(model=self.model, force_tokens=tuple(keep), lead=True)
         else:
             compressor = mig_pipeline(model=self.model, force_tokens=tuple(keep))
         result = compressor.compress(

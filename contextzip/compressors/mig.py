@@ -44,11 +44,12 @@ documents and repeated calls cost nothing) plus O(n_g^2) similarity work per gro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from contextzip.compressors.extractive import ExtractiveCompressor
-from contextzip.compressors.units import UnitTable
+from contextzip.compressors.units import UnitTable, fenced_blocks
 from contextzip.embeddings import normalize_rows
 from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.selection import select_units, unit_of_position
@@ -80,7 +81,8 @@ class MIGCompressor(ExtractiveCompressor):
     Args:
         unit: What is kept or dropped whole: ``"sentence"``, ``"paragraph"`` or ``"phrase"``.
         groups: ``"segment"`` (each document is a group), ``"paragraph"`` (the paragraphs
-            of each segment), or ``"auto"`` (segments when there are several, else paragraphs).
+            of each segment, or its sections when it is Markdown with headings), or
+            ``"auto"`` (segments when there are several, else paragraphs).
         redundancy: ``"greedy"`` (similarity to what was picked) or ``"pairwise"`` (COMI's:
             similarity to every other unit).
         alpha: Weight of relevance.
@@ -327,8 +329,7 @@ class MIGCompressor(ExtractiveCompressor):
             if hi == lo:
                 continue
             if by_paragraph:
-                paragraphs = span_array(paragraph_spans(table.texts[segment]))
-                local = unit_of_position(paragraphs[:, 1], table.starts[lo:hi])
+                local = unit_of_position(_group_ends(table.texts[segment]), table.starts[lo:hi])
                 _, local = np.unique(local, return_inverse=True)  # paragraphs without units vanish
                 ids[lo:hi] = next_id + local
                 next_id += int(local.max()) + 1
@@ -336,6 +337,21 @@ class MIGCompressor(ExtractiveCompressor):
                 ids[lo:hi] = next_id
                 next_id += 1
         return ids
+
+
+_HEADING = re.compile(r"^#{1,6} \S", re.M)
+
+
+def _group_ends(text: str) -> np.ndarray:
+    """Where the groups of one text end: its Markdown sections (a heading and what follows it,
+    outside code fences) when it has two or more headings, else its paragraphs."""
+    import numpy as np
+
+    fences = fenced_blocks(text)
+    starts = [m.start() for m in _HEADING.finditer(text) if not any(a < m.start() < b for a, b in fences)]
+    if len(starts) >= 2:
+        return np.array([*(s for s in starts if s > 0), len(text)], dtype=np.int64)
+    return span_array(paragraph_spans(text))[:, 1]
 
 
 def _max_similarity(vectors: np.ndarray, others: np.ndarray, *, skip_self: bool) -> np.ndarray:

@@ -49,7 +49,12 @@ Relevance = Callable[[Sequence[str]], "np.ndarray"]
 
 _WORD = re.compile(r"[A-Za-z0-9_]{2,}")
 _SEVERE = re.compile(
-    r"\b(error|errors|fail(?:ed|ure)?|exception|traceback|fatal|panic|warn(?:ing)?|critical)\b", re.I
+    r"(?i:\b(error|errors|fail(?:ed|ure)?|exception|traceback|fatal|panic|warn(?:ing)?|critical)\b)"
+    # an exception line: json.decoder.JSONDecodeError: ..., decimal.InvalidOperation: ... (a
+    # traceback's last line names the exception, not "error")
+    r"|^[A-Za-z_][\w.]*(?:Error|Exception|Warning|Exit|Interrupt|Operation|Syntax)\b:?"
+    r"|^[A-Za-z_][\w.]*\.[A-Z][a-z]\w*: ",
+    re.M,
 )
 _VARIABLE = re.compile(
     r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"  # uuids
