@@ -124,6 +124,14 @@ class LlamaReader(OpenAIReader):
         self._ensure_server()
         return super()._post(body)
 
+    def start(self) -> None:
+        """Start the server now (from the calling thread) unless it runs or a URL was given.
+
+        Reads start it when they first need it; call this first when reads will come from
+        other threads, since the server lives only as long as the thread that started it.
+        """
+        self._ensure_server()
+
     def _ensure_server(self) -> None:
         if not self._starts_server:
             return

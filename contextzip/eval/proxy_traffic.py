@@ -131,6 +131,8 @@ def run_proxy_traffic(
     todo = [(s, m) for s, m in plan if key(s, m) not in done]
     recorder = _Recorder(reader)
     try:
+        if todo:
+            reader.start()  # from this thread: the recorder answers from worker threads
         with serve_in_thread(recorder.app()) as upstream, _proxy(upstream, rate, method) as proxy:
             client = httpx.Client(base_url=proxy.url or "", timeout=reader.timeout_s)
             with open(path, "a", encoding="utf-8") as sink:

@@ -137,16 +137,18 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: Linux sends it SIGTERM when the starting process dies.
+    """In the child, before exec: Linux kills it when the thread that started it ends.
 
     A killed evaluation (no ``stop()``, no exit handlers) must not leave a server holding
-    the cores and a GB of memory.
+    the cores and a GB of memory. SIGKILL, not SIGTERM: a server shutting down gracefully
+    waits for its open connections, which may never close. Start servers from a thread
+    that lives as long as they should (the main thread), not from a pool's worker.
     """
     import ctypes
     import signal
 
     pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def free_port() -> int:
