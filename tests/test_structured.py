@@ -141,3 +141,13 @@ def test_a_traceback_s_exception_line_is_kept_in_a_long_log():
     reduced = reduce_log(text, budget=200, relevance=lexical_relevance("which module took longest"),
                          keep=[], counter=TokenCounter())  # fmt: skip
     assert "json.decoder.JSONDecodeError: Expecting property name" in reduced
+
+
+def test_the_best_matching_log_lines_keep_their_neighbours():
+    from contextzip.compressors.structured import lexical_relevance, reduce_log
+    from contextzip.tokens import TokenCounter
+
+    lines = [f"import time: {100 + i:>6} | {200 + i:>8} | module_{i}" for i in range(300)]
+    reduced = reduce_log("\n".join(lines), budget=150, relevance=lexical_relevance("what came before module_150"),
+                         keep=[], counter=TokenCounter())  # fmt: skip
+    assert "| module_149" in reduced and "| module_150" in reduced and "| module_151" in reduced

@@ -56,6 +56,9 @@ _SEVERE = re.compile(
     r"|^[A-Za-z_][\w.]*\.[A-Z][a-z]\w*: ",
     re.M,
 )
+#: The most relevant log lines that keep their neighbours (one line each side).
+LOG_CONTEXT_MATCHES = 3
+
 _VARIABLE = re.compile(
     r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"  # uuids
     r"|\b0x[0-9a-f]+\b|\b[0-9a-f]{12,}\b"  # hex ids
@@ -223,7 +226,8 @@ def reduce_log(
     Runs of three or more consecutive lines with one template keep their first and last line
     with ``… N similar lines`` between them. If that is not enough, the least relevant lines
     go (ties: the older first), each dropped run leaving ``… N lines``; error, warning and
-    traceback lines, and lines holding a string from ``keep``, stay.
+    traceback lines, and lines holding a string from ``keep``, stay. With a ``relevance``,
+    the :data:`LOG_CONTEXT_MATCHES` best lines are taken first with a line each side.
 
     Example:
         >>> log = "\\n".join([f"GET /item/{i} 200" for i in range(50)] + ["ERROR disk full"])
@@ -250,8 +254,12 @@ def reduce_log(
     room = budget - float(costs[severe].sum())
     order = np.lexsort((-np.array(sources), -scores))  # best first; among equals the newest
     kept_lines = set(np.array(sources)[severe].tolist())
-    for index in order.tolist():
-        if not severe[index] and costs[index] + 2 <= room:  # a marker may be needed beside it
+    # the best matches come with the lines around them first (grep -C1): what precedes or
+    # follows a matching line is often what explains it
+    best = [i for i in order.tolist() if not severe[i]][:LOG_CONTEXT_MATCHES] if relevance else []
+    first = [n for i in best for n in (i, i - 1, i + 1) if 0 <= n < len(sources)]
+    for index in [*first, *order.tolist()]:
+        if sources[index] not in kept_lines and costs[index] + 2 <= room:  # a marker may be needed
             kept_lines.add(sources[index])
             room -= costs[index]
     return "\n".join(_with_gap_markers(entries, kept_lines))
