@@ -144,10 +144,16 @@ def test_a_traceback_s_exception_line_is_kept_in_a_long_log():
 
 
 def test_the_best_matching_log_lines_keep_their_neighbours():
+    import itertools
+    import random
+
     from contextzip.compressors.structured import lexical_relevance, reduce_log
     from contextzip.tokens import TokenCounter
 
-    lines = [f"import time: {100 + i:>6} | {200 + i:>8} | module_{i}" for i in range(300)]
-    reduced = reduce_log("\n".join(lines), budget=150, relevance=lexical_relevance("what came before module_150"),
-                         keep=[], counter=TokenCounter())  # fmt: skip
-    assert "| module_149" in reduced and "| module_150" in reduced and "| module_151" in reduced
+    names = ["".join(p) for p in itertools.product("abcdefghij", "klmnopqrst", "uvwxyz")][:300]
+    timer = random.Random(0)
+    lines = [f"import time: {timer.randint(5, 900):>6} | {timer.randint(900, 5000):>8} | {n}" for n in names]
+    question = lexical_relevance(f"which module was imported just before {names[150]}")
+    reduced = reduce_log("\n".join(lines), budget=150, relevance=question, keep=[], counter=TokenCounter())
+    assert reduced.count("\n") < 60  # pruned hard
+    assert all(f"| {n}" in reduced for n in names[149:152])
