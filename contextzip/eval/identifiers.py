@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-__all__ = ["IDENTIFIER_KINDS", "find_identifiers", "identifier_retention", "retention_share"]
+__all__ = ["IDENTIFIER_KINDS", "find_identifiers", "identifier_retention", "occurs", "retention_share"]
 
 #: The kinds, in the order they claim text.
 IDENTIFIER_KINDS: tuple[str, ...] = ("url", "path", "code", "number", "name")
@@ -72,7 +72,7 @@ def identifier_retention(original: str, compressed: str) -> dict[str, tuple[int,
     """
     counts: dict[str, tuple[int, int]] = {}
     for kind, identifiers in find_identifiers(original).items():
-        kept = sum(_occurs(identifier, compressed) for identifier in identifiers)
+        kept = sum(occurs(identifier, compressed) for identifier in identifiers)
         counts[kind] = (kept, len(identifiers))
     return counts
 
@@ -88,7 +88,8 @@ def retention_share(counts: Mapping[str, tuple[int, int]] | Mapping[str, list[in
     return sum(pair[0] for pair in counts.values()) / total if total else None
 
 
-def _occurs(identifier: str, text: str) -> bool:
+def occurs(identifier: str, text: str) -> bool:
+    """Whether ``identifier`` occurs in ``text`` not glued to a word character on either side."""
     start = text.find(identifier)
     while start != -1:
         end = start + len(identifier)
