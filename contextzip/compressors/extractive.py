@@ -330,6 +330,7 @@ def _fit_to_target(
             estimate = model.tokens(keep) + bias
             if not _repair(keep, forced, scores, table.costs, estimate, target, one_unit, may_add):
                 break
+        balance_fences(table, keep, forced, scores)  # a repair may have emptied or refilled a code block
         results = _segment_results(segments, counts, table, keep, counter)
         measured = sum(r.tokens_after for r, s in zip(results, segments, strict=True) if is_compressible(s))
         if abs(measured - target) <= one_unit or bias == measured - model.tokens(keep):

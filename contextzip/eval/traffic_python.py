@@ -157,14 +157,19 @@ def sources() -> Iterator[Found]:
             )  # fmt: skip
 
 
-def _page(module: str) -> str | None:
-    import pydoc
+_PAGE_SCRIPT = (
+    "import importlib, pydoc, sys; m = importlib.import_module(sys.argv[1]); "
+    "sys.stdout.write(pydoc.html.page(pydoc.describe(m), pydoc.html.document(m, sys.argv[1])))"
+)
 
-    try:
-        imported = importlib.import_module(module)
-        return pydoc.html.page(pydoc.describe(imported), pydoc.html.document(imported, module))
-    except Exception:  # noqa: BLE001  (a module pydoc cannot document, or a removed one, is skipped)
-        return None
+
+def _page(module: str) -> str | None:
+    """The page pydoc writes for ``module`` in a fresh interpreter, or ``None`` where it cannot.
+
+    A fresh one: a page shows module state (``tempfile.tempdir`` is set once anything asked for
+    the temporary directory), so one rendered in a busy process differs from one rendered alone.
+    """
+    return _fresh_run("pydoc", _PAGE_SCRIPT, module, stream="stdout")
 
 
 def _constant_question(module: str, page: str) -> tuple[str, str, int] | None:
@@ -237,25 +242,34 @@ _IMPORTS = (
 
 
 def _run_log(script: str) -> str:
-    """The stderr of ``python -X importtime`` running ``script``, made once per Python, then cached.
+    """The stderr of ``python -X importtime`` running ``script`` (import times differ run to run)."""
+    return _fresh_run("importtime", script, stream="stderr", options=("-X", "importtime")) or ""
 
-    Import times differ run to run; a kept log keeps the messages (and a reader's cached
-    answers to them) the same across evaluations in one environment.
+
+def _fresh_run(kind: str, script: str, *args: str, stream: str, options: tuple[str, ...] = ()) -> str | None:
+    """What an isolated ``python -c script args`` writes to ``stream``, made once per Python, then cached.
+
+    A kept output keeps the samples (and a reader's cached answers to them) the same across
+    processes and evaluations in one environment. ``None`` when the stdout run fails.
     """
     from contextzip.eval.files import write_text_atomic
     from contextzip.resources import cache_dir
 
-    key = hashlib.sha1(f"{sys.executable}\n{PYTHON}\n{script}".encode()).hexdigest()[:16]
-    path = cache_dir() / "traffic" / f"importtime-{key}.log"
+    key = hashlib.sha1("\n".join([sys.executable, PYTHON, script, *args]).encode()).hexdigest()[:16]
+    path = cache_dir() / "traffic" / f"{kind}-{key}.{'html' if kind == 'pydoc' else 'log'}"
     if path.is_file():
         return path.read_text(encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-I", "-X", "importtime", "-c", script],
-        capture_output=True, text=True, timeout=60, env={"PYTHONHASHSEED": "0", "PATH": ""},
+        [sys.executable, "-I", *options, "-c", script, *args],
+        capture_output=True, text=True, encoding="utf-8", timeout=60,
+        env={"PYTHONHASHSEED": "0", "PATH": "", "PYTHONIOENCODING": "utf-8"},
     )  # fmt: skip
+    if stream == "stdout" and done.returncode != 0:
+        return None
+    output = done.stdout if stream == "stdout" else done.stderr
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, done.stderr)
-    return done.stderr
+    write_text_atomic(path, output)
+    return output
 
 
 def _log_question(log: str, kind: int, depth: float) -> tuple[str, str, tuple[int, int]] | None:
