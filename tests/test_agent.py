@@ -214,3 +214,25 @@ def test_a_reducer_that_fails_leaves_its_text_and_the_rest_is_still_compressed(
     assert out.messages[7]["content"] != messages[7]["content"]  # decoder.py still shrinks
     assert any("reducer crashed" in d.get("error", "") for d in out.details)
     check_conversation(out.messages)
+
+
+def test_the_question_steers_a_user_document_and_its_last_paragraph_does_not(monkeypatch) -> None:
+    question = "What is the default value of the `limit` parameter of `method_37`?"
+    rows = (f"<dt>method_{i}(self, arg, limit={i})</dt><dd>Runs step {i} of the job.</dd>" for i in range(80))
+    body = "\n".join(rows)
+    tail = "<dt>onecmd(self, line)</dt><dd>Interpret the argument as though typed.</dd></dl></body></html>"
+    message = f"{question}\n\n<html><body><dl>\n{body}\n\n{tail}"
+    steered: list[list[str]] = []
+    relevance = AgentCompressor._relevance
+
+    def spy(self: AgentCompressor, query: list[str]):  # noqa: ANN202
+        steered.append(query)
+        return relevance(self, query)
+
+    monkeypatch.setattr(AgentCompressor, "_relevance", spy)
+    compressor = AgentCompressor(rate=0.3, min_tokens=200, keep_last_turns=0, keep_latest_user=False)
+    out = compressor.compress_messages([{"role": "user", "content": message}])
+    text = out.messages[0]["content"]
+    assert text.startswith(question) and text.rstrip().endswith(tail)  # both edges stay as written
+    assert [[q.strip() for q in query] for query in steered] == [[question]]
+    assert "method_37(self, arg, limit=37)" in text

@@ -157,3 +157,25 @@ def test_the_best_matching_log_lines_keep_their_neighbours():
     reduced = reduce_log("\n".join(lines), budget=150, relevance=question, keep=[], counter=TokenCounter())
     assert reduced.count("\n") < 60  # pruned hard
     assert all(f"| {n}" in reduced for n in names[149:152])
+
+
+def test_a_rare_query_word_outweighs_the_common_ones_every_line_has() -> None:
+    lines = [f"the value of setting {i} is its default" for i in range(30)] + ["tempdir = None"]
+    scores = lexical_relevance("What is the value of `tempdir`?")(lines)
+    assert int(scores.argmax()) == 30  # four common words on every line lose to the one rare name
+    assert lexical_relevance("nothing here")(lines).max() == 0
+
+
+def test_a_long_paragraph_before_a_table_is_not_the_label_its_cells_need() -> None:
+    from contextzip.compressors.structured import LABEL_TOKENS, reduce_html
+
+    paragraph = " ".join(f"Sentence {i} of a long module docstring about databases." for i in range(60))
+    rows = "".join(f"<dt>helper_{i}(path, flag='r')</dt><dd>Helper {i}.</dd>" for i in range(30))
+    page = (
+        f"<html><body><p>{paragraph}</p><table><tr><td><dl>"
+        f"<dt>open(file, flag='r', mode=438)</dt><dd>Open a database.</dd>{rows}"
+        "</dl></td></tr></table></body></html>"
+    )
+    assert count_tokens(paragraph) > 4 * LABEL_TOKENS
+    reduced = reduce_html(page, budget=120, relevance=lexical_relevance("the mode parameter of open"))
+    assert "open(file, flag='r', mode=438)" in reduced and "Sentence 1 " not in reduced

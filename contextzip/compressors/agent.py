@@ -548,7 +548,10 @@ class AgentCompressor:
         return result
 
     def _reduce_between_edges(self, text: str, query: list[str], keep: list[str]) -> str:
-        """Compress a prompt's middle; its short first and last paragraphs stay and steer."""
+        """Compress a prompt's middle; its short first and last paragraphs stay and steer.
+
+        Where one of them asks a question, only the question steers.
+        """
         paragraphs = [m.span() for m in _PARAGRAPH.finditer(text)]
         start, end = 0, len(text)
         edges = []
@@ -562,7 +565,9 @@ class AgentCompressor:
         count = self.counter.count(middle)
         if count < self.min_tokens:
             return text
-        reduced = self._reduce(middle, count, [*edges, *query], keep, "")
+        # a question steers; the other edge is then the document's own first or last paragraph
+        steering = [edge for edge in edges if "?" in edge] or edges
+        reduced = self._reduce(middle, count, [*steering, *query], keep, "")
         # the middle's own leading and trailing whitespace keeps the paragraphs apart
         lead = middle[: len(middle) - len(middle.lstrip())]
         trail = middle[len(middle.rstrip()) :]

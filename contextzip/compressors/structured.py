@@ -20,7 +20,9 @@ counts query words (:func:`lexical_relevance`), so the reducers need no model.
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -58,6 +60,9 @@ _SEVERE = re.compile(
 )
 #: The most relevant log lines that keep their neighbours (one line each side).
 LOG_CONTEXT_MATCHES = 3
+#: A line longer than this is not brought along as the parent (the label) of a kept line: the
+#: previous, shallower block of a page can be a long paragraph, not the section the line sits in
+LABEL_TOKENS = 64
 
 _VARIABLE = re.compile(
     r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"  # uuids
@@ -68,18 +73,25 @@ _VARIABLE = re.compile(
 
 
 def lexical_relevance(query: str | None) -> Relevance:
-    """Scores texts by how many distinct query words (two or more characters) they contain.
+    """Scores texts by the distinct query words (two or more characters) they contain, rare ones most.
+
+    Each word counts its inverse document frequency among the texts scored together,
+    ``log(1 + N / df)``: an identifier the question names and one line holds outweighs the
+    question's common words that every line has.
 
     Example:
-        >>> lexical_relevance("disk quota exceeded")(["quota: 10GB", "user ok"]).tolist()
-        [1.0, 0.0]
+        >>> lexical_relevance("disk quota exceeded")(["quota: 10GB", "user ok"]).round(2).tolist()
+        [1.1, 0.0]
     """
     words = {w.lower() for w in _WORD.findall(query or "")}
 
     def score(texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
-        return np.array([float(len(words & {w.lower() for w in _WORD.findall(t)})) for t in texts])
+        found = [words & {w.lower() for w in _WORD.findall(t)} for t in texts]
+        frequency = Counter(w for held in found for w in held)
+        weight = {w: math.log1p(len(texts) / n) for w, n in frequency.items()}
+        return np.array([sum(weight[w] for w in sorted(held)) for held in found], dtype=np.float64)
 
     return score
 
@@ -321,7 +333,8 @@ def _prune_lines(
         chain = []
         at: int | None = index
         while at is not None and at not in kept:
-            chain.append(at)
+            if at == index or costs[at] <= LABEL_TOKENS:  # a long parent is text, not a label
+                chain.append(at)
             at = parents[at]
         return chain
 
