@@ -160,6 +160,12 @@ def _add_compare_parser(commands: Any) -> None:
     )
     compare.add_argument("--confidence", type=float, default=0.95, help="interval coverage (default 0.95)")
     compare.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    compare.add_argument(
+        "--pool",
+        action="store_true",
+        help="also compare over each family of datasets pooled (proxy-traffic/readme, proxy-traffic/json, "
+        "... as one 'proxy-traffic (all)')",
+    )
 
 
 def _add_train_parser(commands: Any) -> None:
@@ -421,7 +427,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from contextzip.eval.paired import paired_differences, paired_table
+    from contextzip.eval.paired import paired_differences, paired_table, pooled_by_family
     from contextzip.eval.runner import RESULTS_FILE, load_results
 
     results = []
@@ -430,6 +436,8 @@ def _compare(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise ConfigurationError(f"{path} does not exist; pass a folder `contextzip eval --out` wrote")
         results.extend(load_results(path))
+    if args.pool:
+        results.extend(pooled_by_family(results))
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     differences = paired_differences(
         results,

@@ -13,13 +13,13 @@ number of samples each method wins.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from contextzip.errors import ConfigurationError
 from contextzip.eval.report import check_metric
 from contextzip.eval.types import SampleResult
 
-__all__ = ["PairedDifference", "paired_differences", "paired_table"]
+__all__ = ["PairedDifference", "paired_differences", "paired_table", "pooled_by_family"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,18 @@ def _only_rate(
     """
     rates = [key for key in table if key[0] == dataset and key[1] == reader and key[3] == baseline]
     return table[rates[0]] if len(rates) == 1 else {}
+
+
+def pooled_by_family(results: Iterable[SampleResult]) -> list[SampleResult]:
+    """Copies of the results of ``family/part`` datasets, each labelled ``"family (all)"``.
+
+    Example:
+        >>> from contextzip.eval.types import SampleResult
+        >>> row = SampleResult("proxy-traffic/json", "s", "m", 0.3, "r", 10, 3, 0.3, 3.3, 0.0, 1.0)
+        >>> [r.dataset for r in pooled_by_family([row])]
+        ['proxy-traffic (all)']
+    """
+    return [replace(r, dataset=f"{r.dataset.split('/', 1)[0]} (all)") for r in results if "/" in r.dataset]
 
 
 def paired_table(differences: Iterable[PairedDifference], *, confidence: float = 0.95) -> str:
