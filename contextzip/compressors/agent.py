@@ -106,6 +106,7 @@ _HTML = re.compile(r"<(?:!doctype\s+html|html|body|div|p|table|ul|section|articl
 _MD_HEADING = re.compile(r"^#{1,6} \S", re.M)
 _MD_MARKUP = re.compile(r"\]\(|\*\*\S|^[ \t]*[-*] \S", re.M)
 
+_QUESTION = re.compile(r"\?(?:[\s\"'`)*_]|$)")  # a question mark that ends a sentence, not a URL's
 _PARAGRAPH = re.compile(r"(?:[^\n]*\S[^\n]*(?:\n|$))+")  # a run of non-blank lines
 
 #: A prompt's first or last paragraph up to this many tokens is an instruction or a question.
@@ -566,7 +567,7 @@ class AgentCompressor:
         if count < self.min_tokens:
             return text
         # a question steers; the other edge is then the document's own first or last paragraph
-        steering = [edge for edge in edges if "?" in edge] or edges
+        steering = [edge for edge in edges if _QUESTION.search(edge)] or edges
         reduced = self._reduce(middle, count, [*steering, *query], keep, "")
         # the middle's own leading and trailing whitespace keeps the paragraphs apart
         lead = middle[: len(middle) - len(middle.lstrip())]
