@@ -230,9 +230,17 @@ def test_the_question_steers_a_user_document_and_its_last_paragraph_does_not(mon
         return relevance(self, query)
 
     monkeypatch.setattr(AgentCompressor, "_relevance", spy)
-    compressor = AgentCompressor(rate=0.3, min_tokens=200, keep_last_turns=0, keep_latest_user=False)
+    compressor = AgentCompressor(
+        rate=0.3, min_tokens=200, keep_last_turns=0, keep_latest_user=False, relevance="lexical"
+    )
     out = compressor.compress_messages([{"role": "user", "content": message}])
     text = out.messages[0]["content"]
     assert text.startswith(question) and text.rstrip().endswith(tail)  # both edges stay as written
     assert [[q.strip() for q in query] for query in steered] == [[question]]
     assert "method_37(self, arg, limit=37)" in text
+    steered.clear()
+    link = "See https://example.com/docs?page=2 for more."  # a URL's question mark asks nothing
+    compressor.compress_messages(
+        [{"role": "user", "content": f"{link}\n\n<html><body><dl>\n{body}\n\n{tail}"}]
+    )
+    assert [[q.strip() for q in query] for query in steered] == [[link, tail]]

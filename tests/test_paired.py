@@ -71,7 +71,7 @@ def test_compare_command_reads_eval_folders(tmp_path: Path, capsys: pytest.Captu
 
 def test_compare_pools_a_family_of_datasets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rows = [
-        SampleResult(f"family/{part}", f"{part}{i}", method, 0.3, "r", 100, 30, 0.3, 3.3, 0.0, value)
+        SampleResult(f"family/{part}", f"s{i}", method, 0.3, "r", 100, 30, 0.3, 3.3, 0.0, value)
         for part in ("a", "b")
         for i in range(20)
         for method, value in (("base", 0.0), ("better", float(part == "a" or i % 2)))
@@ -82,4 +82,4 @@ def test_compare_pools_a_family_of_datasets(tmp_path: Path, capsys: pytest.Captu
     assert main(["compare", str(tmp_path), "--baseline", "base", "--pool"]) == 0
     out = capsys.readouterr().out
     assert "| family/a |" in out and "| family/b |" in out
-    assert "| family (all) |" in out and "| 40 | +75.0" in out  # 20 + 10 wins of 40, pooled
+    assert "| family (all) |" in out and "| 40 | +75.0" in out  # 20 + 10 wins of 40: parts reuse ids

@@ -551,7 +551,7 @@ class AgentCompressor:
     def _reduce_between_edges(self, text: str, query: list[str], keep: list[str]) -> str:
         """Compress a prompt's middle; its short first and last paragraphs stay and steer.
 
-        Where one of them asks a question, only the question steers.
+        Where one of the two asks a question, only the question steers (with the task and plan).
         """
         paragraphs = [m.span() for m in _PARAGRAPH.finditer(text)]
         start, end = 0, len(text)
@@ -586,7 +586,8 @@ class AgentCompressor:
             import numpy as np
 
             words = lexical(texts)
-            words = words / max(float(words.max()), 1.0)
+            top = float(words.max()) if len(words) else 0.0
+            words = words / top if top > 0 else words
             similarity = encoder.encode(list(texts)) @ encoder.encode(query).T
             return np.round(similarity.max(axis=1) + 0.5 * words, 6)
 

@@ -75,9 +75,10 @@ _VARIABLE = re.compile(
 def lexical_relevance(query: str | None) -> Relevance:
     """Scores texts by the distinct query words (two or more characters) they contain, rare ones most.
 
-    Each word counts its inverse document frequency among the texts scored together,
-    ``log(1 + N / df)``: an identifier the question names and one line holds outweighs the
-    question's common words that every line has.
+    Each word counts its inverse document frequency among the ``N`` texts scored together,
+    ``log((N + 1) / df)``: an identifier the question names and one line holds outweighs the
+    question's common words that every line has (each of those weighs almost nothing).
+    Scores are weighted sums, not word counts.
 
     Example:
         >>> lexical_relevance("disk quota exceeded")(["quota: 10GB", "user ok"]).round(2).tolist()
@@ -90,7 +91,7 @@ def lexical_relevance(query: str | None) -> Relevance:
 
         found = [words & {w.lower() for w in _WORD.findall(t)} for t in texts]
         frequency = Counter(w for held in found for w in held)
-        weight = {w: math.log1p(len(texts) / n) for w, n in frequency.items()}
+        weight = {w: math.log((len(texts) + 1) / n) for w, n in frequency.items()}
         return np.array([sum(weight[w] for w in sorted(held)) for held in found], dtype=np.float64)
 
     return score
@@ -333,7 +334,7 @@ def _prune_lines(
         chain = []
         at: int | None = index
         while at is not None and at not in kept:
-            if at == index or costs[at] <= LABEL_TOKENS:  # a long parent is text, not a label
+            if at == index or costs[at] - 1 <= LABEL_TOKENS:  # a long parent is text, not a label
                 chain.append(at)
             at = parents[at]
         return chain

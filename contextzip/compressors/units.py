@@ -258,7 +258,8 @@ def balance_fences(table: UnitTable, keep: np.ndarray, forced: np.ndarray, score
             keep[local] = content_kept
             if content_kept:
                 forced[local] = True
-            else:
+            else:  # a repair emptied it: the fences go, even where an earlier call forced them
+                forced[local] = False
                 scores[local] = -np.inf
 
 

@@ -30,3 +30,27 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text_once(path: Path, text: str) -> str:
+    """Create ``path`` with ``text`` unless it exists; either way return what ``path`` holds.
+
+    The first of several processes writing the same cache entry wins, and every one of them
+    returns the winner's text, whole (the file appears complete, by a hard link).
+
+    Example:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "log.txt"
+        >>> write_text_once(target, "first"), write_text_once(target, "second")
+        ('first', 'first')
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path.read_text(encoding="utf-8")

@@ -136,13 +136,20 @@ def _only_rate(
 def pooled_by_family(results: Iterable[SampleResult]) -> list[SampleResult]:
     """Copies of the results of ``family/part`` datasets, each labelled ``"family (all)"``.
 
+    Every sample weighs the same in a pooled row (parts with more samples weigh more); sample
+    ids are prefixed with their part, so parts that reuse an id stay apart.
+
     Example:
         >>> from contextzip.eval.types import SampleResult
         >>> row = SampleResult("proxy-traffic/json", "s", "m", 0.3, "r", 10, 3, 0.3, 3.3, 0.0, 1.0)
         >>> [r.dataset for r in pooled_by_family([row])]
         ['proxy-traffic (all)']
     """
-    return [replace(r, dataset=f"{r.dataset.split('/', 1)[0]} (all)") for r in results if "/" in r.dataset]
+    return [
+        replace(r, dataset=f"{r.dataset.split('/', 1)[0]} (all)", sample_id=f"{r.dataset}/{r.sample_id}")
+        for r in results
+        if "/" in r.dataset
+    ]
 
 
 def paired_table(differences: Iterable[PairedDifference], *, confidence: float = 0.95) -> str:

@@ -19,12 +19,14 @@ import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
+import json
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from contextzip.eval.traffic import PYTHON, Found, blank_line_cuts
 
@@ -169,7 +171,7 @@ def _page(module: str) -> str | None:
     A fresh one: a page shows module state (``tempfile.tempdir`` is set once anything asked for
     the temporary directory), so one rendered in a busy process differs from one rendered alone.
     """
-    return _fresh_run("pydoc", _PAGE_SCRIPT, module, stream="stdout")
+    return _fresh_run(_PAGE_SCRIPT, module, stream="stdout", suffix=".html")
 
 
 def _constant_question(module: str, page: str) -> tuple[str, str, int] | None:
@@ -243,33 +245,43 @@ _IMPORTS = (
 
 def _run_log(script: str) -> str:
     """The stderr of ``python -X importtime`` running ``script`` (import times differ run to run)."""
-    return _fresh_run("importtime", script, stream="stderr", options=("-X", "importtime")) or ""
+    return _fresh_run(script, stream="stderr", options=("-X", "importtime"), suffix=".log") or ""
 
 
-def _fresh_run(kind: str, script: str, *args: str, stream: str, options: tuple[str, ...] = ()) -> str | None:
-    """What an isolated ``python -c script args`` writes to ``stream``, made once per Python, then cached.
+def _fresh_run(
+    script: str,
+    *args: str,
+    stream: Literal["stdout", "stderr"],
+    options: tuple[str, ...] = (),
+    suffix: str,
+) -> str | None:
+    """What a fresh ``python -c script args`` writes to ``stream``, made once per Python, then cached.
 
     A kept output keeps the samples (and a reader's cached answers to them) the same across
-    processes and evaluations in one environment. ``None`` when the stdout run fails.
+    processes and evaluations in one environment; the run itself is as repeatable as it can
+    be (hash seed 0, no user site-packages, an empty working directory). ``None`` when the run
+    fails, times out, or (for stdout) exits with an error.
     """
-    from contextzip.eval.files import write_text_atomic
+    from contextzip.eval.files import write_text_once
     from contextzip.resources import cache_dir
 
-    key = hashlib.sha1("\n".join([sys.executable, PYTHON, script, *args]).encode()).hexdigest()[:16]
-    path = cache_dir() / "traffic" / f"{kind}-{key}.{'html' if kind == 'pydoc' else 'log'}"
+    recipe = json.dumps([sys.executable, PYTHON, list(options), script, list(args)])
+    path = cache_dir() / "traffic" / f"run-{hashlib.sha1(recipe.encode()).hexdigest()[:16]}{suffix}"
     if path.is_file():
         return path.read_text(encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-I", *options, "-c", script, *args],
-        capture_output=True, text=True, encoding="utf-8", timeout=60,
-        env={"PYTHONHASHSEED": "0", "PATH": "", "PYTHONIOENCODING": "utf-8"},
-    )  # fmt: skip
+    try:
+        with tempfile.TemporaryDirectory() as empty:  # -c puts the working directory on sys.path
+            done = subprocess.run(
+                [sys.executable, "-s", *options, "-c", script, *args],
+                capture_output=True, text=True, encoding="utf-8", timeout=60, cwd=empty,
+                env={"PYTHONHASHSEED": "0", "PATH": "", "PYTHONIOENCODING": "utf-8"},
+            )  # fmt: skip
+    except (subprocess.TimeoutExpired, OSError):
+        return None
     if stream == "stdout" and done.returncode != 0:
         return None
-    output = done.stdout if stream == "stdout" else done.stderr
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, output)
-    return output
+    return write_text_once(path, done.stdout if stream == "stdout" else done.stderr)
 
 
 def _log_question(log: str, kind: int, depth: float) -> tuple[str, str, tuple[int, int]] | None:
