@@ -383,6 +383,8 @@ def _eval(args: argparse.Namespace) -> int:
     if args.dataset == "agent-trajectories":
         if args.slice is not None:
             raise ConfigurationError("--slice does not apply to agent-trajectories; leave it out")
+        if args.reader != "presence":
+            return _eval_agent_qa(args, methods, method_options.get("agent", {}))
         return _eval_agent(methods, method_options.get("agent", {}), Path(args.out), quiet=args.quiet)
     rates = [_parse_rate(r) for r in args.rates.split(",") if r.strip()]
     reader = get_reader(args.reader, **_parse_options(args.reader_option))
@@ -464,6 +466,38 @@ def _eval_agent(methods: list[str], options: dict[str, Any], out: Path, *, quiet
 
     rows = run_agent_eval(agent_trajectories(), methods, agent_options=options, progress=say)
     paths = write_agent_report(rows, out)
+    sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
+    return 0
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def _eval_agent_qa(args: argparse.Namespace, methods: list[str], options: dict[str, Any]) -> int:
+    """Questions about old tool results, asked by ``--reader`` after each method (and ``original``)."""
+    from contextzip.eval.agent_qa import ORIGINAL, run_agent_qa, write_agent_qa_report
+    from contextzip.eval.agent_tasks import agent_trajectories
+    from contextzip.eval.readers import get_reader
+
+    reader = get_reader(args.reader, **_parse_options(args.reader_option))
+    n_ctx = getattr(reader, "n_ctx", None)
+    # the reader's tokenizer is not the counter's: leave a fifth of its window as margin
+    window = int(0.8 * n_ctx) if n_ctx else None
+    try:
+        rows = run_agent_qa(
+            agent_trajectories(),
+            reader,
+            [ORIGINAL, *(m for m in methods if m != ORIGINAL)],
+            window=window,
+            agent_options=options,
+            progress=None if args.quiet else _say,
+        )
+    finally:
+        close = getattr(reader, "close", None)
+        if close is not None:
+            close()
+    paths = write_agent_qa_report(rows, args.out, reader=getattr(reader, "name", args.reader))
     sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
     return 0
 

@@ -33,7 +33,10 @@ from contextzip.eval.agent_tasks import Trajectory
 from contextzip.messages import ConversationError, Shape, check_conversation
 from contextzip.tokens import TokenCounter
 
-__all__ = ["AGENT_METHODS", "AgentRow", "run_agent_eval", "to_anthropic", "write_agent_report"]
+__all__ = [
+    "AGENT_METHODS", "AgentRow", "Methods", "message_text", "run_agent_eval", "to_anthropic", "visible",
+    "write_agent_report",
+]  # fmt: skip
 
 AGENT_METHODS = ("agent", "clear-tool-results", "truncate-turns", "token-classifier-all")
 _TAG = re.compile(r"<[^>]{0,400}>")
@@ -98,7 +101,7 @@ def to_anthropic(messages: Sequence[dict[str, Any]]) -> tuple[str, list[dict[str
     return system, out
 
 
-class _Methods:
+class Methods:
     """Each method maps a conversation (and the agent's token count on it) to an output."""
 
     def __init__(self, counter: TokenCounter, agent_options: dict[str, Any] | None = None) -> None:
@@ -108,7 +111,7 @@ class _Methods:
         self._classifier: Any = None
 
     def tokens(self, messages: Sequence[dict[str, Any]]) -> int:
-        return sum(self.counter.count(_text(m)) for m in messages)
+        return sum(self.counter.count(message_text(m)) for m in messages)
 
     def agent(self, method: str, *, fresh: bool = False) -> AgentCompressor:
         """The compressor of ``agent`` or ``agent@R`` with the run's options; ``fresh``: nothing memoized."""
@@ -135,7 +138,7 @@ class _Methods:
         from contextzip.types import Budget, Segment
 
         self._classifier = self._classifier or TokenClassifierCompressor()
-        fixed = sum(self.counter.count(_text(m)) for m in messages if m["role"] == "system")
+        fixed = sum(self.counter.count(message_text(m)) for m in messages if m["role"] == "system")
         movable = self.tokens(messages) - fixed
         rate = min(max((target - fixed) / movable, 0.01), 1.0) if movable else 1.0
         out: Output = []
@@ -169,9 +172,9 @@ def truncate_turns(messages: Sequence[dict[str, Any]], target: int, counter: Tok
             turns[-1].append(n)
         else:
             turns.append([n])
-    total = sum(counter.count(_text(m)) for m in messages)
+    total = sum(counter.count(message_text(m)) for m in messages)
     while len(turns) > 1 and total > target:
-        total -= sum(counter.count(_text(messages[n])) for n in turns.pop(0))
+        total -= sum(counter.count(message_text(messages[n])) for n in turns.pop(0))
     kept = sorted(head + [n for turn in turns for n in turn])
     return [(n, messages[n]) for n in kept]
 
@@ -193,7 +196,7 @@ def run_agent_eval(
             f"unknown agent methods {unknown}; choose from {', '.join(AGENT_METHODS)} or agent@RATE"
         )
     counter = TokenCounter()
-    runner = _Methods(counter, agent_options)
+    runner = Methods(counter, agent_options)
     rows = []
     for trajectory in trajectories:
         messages = trajectory.messages
@@ -206,7 +209,7 @@ def run_agent_eval(
             kept = sum(
                 1
                 for index, fact in trajectory.facts
-                if index in by_index and visible(fact) in visible(_text(by_index[index]))
+                if index in by_index and visible(fact) in visible(message_text(by_index[index]))
             )
             compressed, stable = _stability(runner, method, messages)
             rows.append(
@@ -221,7 +224,7 @@ def run_agent_eval(
     return rows
 
 
-def _stability(runner: _Methods, method: str, messages: list[dict[str, Any]]) -> tuple[int, int]:
+def _stability(runner: Methods, method: str, messages: list[dict[str, Any]]) -> tuple[int, int]:
     """Tool results changed at some turn, and how many stay byte-identical at every later turn."""
     ends = [n for n, m in enumerate(messages) if m["role"] == "assistant"] + [len(messages)]
     first: dict[int, str] = {}
@@ -232,10 +235,10 @@ def _stability(runner: _Methods, method: str, messages: list[dict[str, Any]]) ->
         for index, message in runner.run(method, prefix, target):
             if messages[index]["role"] != "tool":
                 continue
-            text = _text(message)
+            text = message_text(message)
             if index in first and first[index] != text:
                 unstable.add(index)
-            elif index not in first and text != _text(messages[index]):
+            elif index not in first and text != message_text(messages[index]):
                 first[index] = text
     return len(first), len(first) - len(unstable & set(first))
 
@@ -256,7 +259,7 @@ def _valid(messages: list[dict[str, Any]], shape: Shape) -> bool:
     return True
 
 
-def _valid_anthropic(runner: _Methods, method: str, messages: list[dict[str, Any]], output: Output) -> bool:
+def _valid_anthropic(runner: Methods, method: str, messages: list[dict[str, Any]], output: Output) -> bool:
     """The method's output in Anthropic shape; the agent compresses the Anthropic form itself."""
     if method != "agent" and not _is_agent_rate(method):
         return _valid(to_anthropic([m for _, m in output])[1], "anthropic")
@@ -265,7 +268,8 @@ def _valid_anthropic(runner: _Methods, method: str, messages: list[dict[str, Any
     return _valid(compressed.messages, "anthropic")
 
 
-def _text(message: dict[str, Any]) -> str:
+def message_text(message: dict[str, Any]) -> str:
+    """A message's content as text (structured content as its JSON)."""
     content = message.get("content")
     return content if isinstance(content, str) else json.dumps(content) if content else ""
 

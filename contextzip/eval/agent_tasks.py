@@ -23,11 +23,11 @@ import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from contextzip.errors import ConfigurationError
 
-__all__ = ["Trajectory", "agent_trajectories"]
+__all__ = ["Question", "Trajectory", "agent_trajectories"]
 
 SYSTEM = (
     "You are a careful software agent. Work in small steps, call one tool at a time, "
@@ -46,11 +46,22 @@ class Trajectory:
         messages: OpenAI chat messages (system, task, assistant turns with tool calls, results).
         facts: ``(message index of a tool result, fact)`` pairs: the fact is in that result
             and a later plan step needs it.
+        questions: Questions about facts with a short answer (a line number, a version, a
+            name), for a reader asked after the history was compressed.
     """
 
     id: str
     messages: list[dict[str, Any]] = field(default_factory=list)
     facts: list[tuple[int, str]] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
+
+
+class Question(NamedTuple):
+    """A question whose answer sits in the tool result at index ``message`` of the conversation."""
+
+    message: int
+    question: str
+    answer: str
 
 
 class _Recorder:
@@ -83,14 +94,19 @@ class _Recorder:
         self.trajectory.messages.append({"role": "tool", "tool_call_id": call_id, "content": output})
         return output
 
-    def need(self, pattern: str, *, group: int = 0) -> str:
-        """Mark the first match of ``pattern`` in the latest tool result as a needed fact."""
+    def need(self, pattern: str, *, group: int = 0, ask: str | None = None, answer: int = 1) -> str:
+        """Mark the first match of ``pattern`` in the latest tool result as a needed fact.
+
+        With ``ask``, the fact also gets a question, answered by the match's group ``answer``.
+        """
         index = len(self.trajectory.messages) - 1
         match = re.search(pattern, self.trajectory.messages[index]["content"], re.M)
         if match is None:
             raise ConfigurationError(f"{self.trajectory.id}: no {pattern!r} in the output of message {index}")
         fact = match.group(group).strip()
         self.trajectory.facts.append((index, fact))
+        if ask is not None:
+            self.trajectory.questions.append(Question(index, ask, match.group(answer).strip()))
         return fact
 
     def say(self, role: str, text: str) -> None:
@@ -171,20 +187,26 @@ def _json_decoder(root: Path) -> Trajectory:
         "5. Run the json tests.\n6. Report file, line and base class."
     )
     r.call(plan, "shell", cmd="ls -la json && wc -l json/*.py")
-    r.need(r"^\s*\d+ json/decoder\.py$")
+    r.need(r"^\s*(\d+) json/decoder\.py$", ask="How many lines does json/decoder.py have?")
     r.call(
         "Step 1 done. decoder.py is the biggest module.",
         "shell",
         cmd="grep -rn JSONDecodeError --include=*.py .",
     )
-    r.need(r"^\./json/decoder\.py:\d+:class JSONDecodeError\(ValueError\):")
+    r.need(
+        r"^\./json/decoder\.py:(\d+):class JSONDecodeError\(ValueError\):",
+        ask="On which line of json/decoder.py is the class JSONDecodeError defined?",
+    )
     r.call("Step 2 done: the class is in json/decoder.py.", "read_file", path="json/decoder.py")
     r.need(r'^.*"Unterminated string starting at".*$')
     r.need(r"^def py_scanstring\(.*$")
     r.call("Step 3 done.", "shell", cmd="grep -n 'c_make_scanner\\|make_scanner' json/*.py")
-    r.need(r"^json/scanner\.py:\d+:make_scanner = c_make_scanner or py_make_scanner")
+    r.need(
+        r"^json/scanner\.py:(\d+):make_scanner = c_make_scanner or py_make_scanner",
+        ask="On which line of json/scanner.py is make_scanner assigned?",
+    )
     r.call("Step 4 done.", "shell", cmd="python -m unittest -v test.test_json 2>&1 | tail -n 400")
-    r.need(r"^Ran \d+ tests in")
+    r.need(r"^Ran (\d+) tests in", ask="How many tests did the json test run report?")
     r.say("assistant", "Step 5 done. All six steps but the report are finished.")
     r.say("user", "Write the report now: file, line, base class, and whether the tests passed.")
     return r.trajectory
@@ -202,15 +224,24 @@ def _email_dates(root: Path) -> Trajectory:
         "- [ ] Summarize the call chain"
     )
     r.call(plan, "shell", cmd="grep -rn 'def ' email/ --include=*.py")
-    r.need(r"^email/_parseaddr\.py:\d+:def parsedate_tz\(data\):")
-    r.need(r"^email/utils\.py:\d+:def parsedate_to_datetime\(data\):")
+    r.need(
+        r"^email/_parseaddr\.py:(\d+):def parsedate_tz\(data\):",
+        ask="On which line of email/_parseaddr.py is parsedate_tz defined?",
+    )
+    r.need(
+        r"^email/utils\.py:(\d+):def parsedate_to_datetime\(data\):",
+        ask="On which line of email/utils.py is parsedate_to_datetime defined?",
+    )
     r.call("- [x] grep done; parsedate_tz lives in _parseaddr.py.", "read_file", path="email/_parseaddr.py")
     r.need(r"^\s*Returns a 10-tuple.*$|^\s*\"\"\"Convert date to extended time tuple\..*$")
     r.need(r"^def mktime_tz\(data\):")
     r.call("- [x] read _parseaddr.py", "docs_page", module="email.utils")
     r.need(r"format_datetime</strong></a>\(dt, usegmt=False\)|format_datetime\(dt, usegmt=False\)")
     r.call("- [x] read the docs", "shell", cmd="wc -l email/*.py | sort -n")
-    r.need(r"^\s*\d+ email/_header_value_parser\.py$")
+    r.need(
+        r"^\s*(\d+) email/_header_value_parser\.py$",
+        ask="How many lines does email/_header_value_parser.py have?",
+    )
     r.say("assistant", "- [x] counted. Only the summary is left.")
     r.say("user", "Summarize the call chain with the function names and the biggest module.")
     return r.trajectory
@@ -227,13 +258,13 @@ def _package_audit(root: Path) -> Trajectory:
         "config (compiler and SOABI).\n4. Write the audit with versions, requirements and the SOABI."
     )
     r.call(plan, "package_info", name="numpy")
-    r.need(r'^\s*"version": "[^"]+"')
+    r.need(r'^\s*"version": "([^"]+)"', ask="Which version of numpy is installed?")
     r.need(r'^\s*"requires_python": "[^"]+"')
     r.call("numpy done.", "package_info", name="tiktoken")
-    r.need(r'^\s*"version": "[^"]+"')
+    r.need(r'^\s*"version": "([^"]+)"', ask="Which version of tiktoken is installed?")
     r.need(r'"regex[^"]*"')
     r.call("tiktoken done; step 3 next.", "config_vars")
-    r.need(r'^\s*"SOABI": "[^"]+"')
+    r.need(r'^\s*"SOABI": "([^"]+)"', ask="What is the SOABI of this Python build?")
     r.need(r'^\s*"CC": "[^"]+"')
     r.say("assistant", "Steps 1 to 3 done.")
     r.say("user", "Write the audit.")
@@ -256,9 +287,13 @@ def _textwrap_docs(root: Path) -> Trajectory:
     r.need(r"placeholder=' \[\.\.\.\]'")
     r.need(r"^\s*def _fix_sentence_endings\(self, chunks\):")
     r.call("Step 2 done.", "shell", cmd="grep -n 'def test' test/test_textwrap.py")
-    r.need(r"^\d+:\s*def test_first_word_too_long_but_placeholder_fits\(self\):")
+    r.need(
+        r"^(\d+):\s*def test_first_word_too_long_but_placeholder_fits\(self\):",
+        ask="On which line of test/test_textwrap.py is test_first_word_too_long_but_placeholder_fits "
+        "defined?",
+    )
     r.call("Step 3 done.", "shell", cmd="python -m unittest -v test.test_textwrap 2>&1")
-    r.need(r"^Ran \d+ tests in")
+    r.need(r"^Ran (\d+) tests in", ask="How many tests did the textwrap test run report?")
     r.say("assistant", "Step 4 done.")
     r.say("user", "Explain it now.")
     return r.trajectory
@@ -275,11 +310,17 @@ def _logging_config(root: Path) -> Trajectory:
         "TODO: grep for the version check\nTODO: answer with line numbers"
     )
     r.call(plan, "shell", cmd="grep -rn 'class .*Handler' logging/")
-    r.need(r"^logging/handlers\.py:\d+:class RotatingFileHandler\(BaseRotatingHandler\):")
+    r.need(
+        r"^logging/handlers\.py:(\d+):class RotatingFileHandler\(BaseRotatingHandler\):",
+        ask="On which line of logging/handlers.py is the class RotatingFileHandler defined?",
+    )
     r.call("Handlers found.", "read_file", path="logging/config.py")
     r.need(r"^.*Unsupported version: %s.*$")
     r.call("config.py read.", "shell", cmd="grep -n 'version' logging/config.py")
-    r.need(r"^\d+:\s*if config\['version'\] != 1:$|^\d+:.*version.*!= 1.*$")
+    r.need(
+        r"^(\d+):(?:\s*if config\['version'\] != 1:|.*version.*!= 1.*)$",
+        ask="On which line of logging/config.py is the configuration's version compared with 1?",
+    )
     r.say("assistant", "All TODOs but the answer are done.")
     r.say("user", "Answer with the line numbers.")
     return r.trajectory
