@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from contextzip.compressors.agent import AgentCompressor
@@ -35,7 +36,7 @@ from contextzip.tokens import TokenCounter
 
 __all__ = [
     "AGENT_METHODS", "AgentRow", "Methods", "message_text", "run_agent_eval", "to_anthropic", "visible",
-    "write_agent_report",
+    "write_agent_report", "write_rows_and_summary",
 ]  # fmt: skip
 
 AGENT_METHODS = ("agent", "clear-tool-results", "truncate-turns", "token-classifier-all")
@@ -296,16 +297,22 @@ def summarize(rows: Sequence[AgentRow]) -> list[dict[str, Any]]:
     return lines
 
 
-def write_agent_report(rows: Sequence[AgentRow], out_dir: Any) -> dict[str, Any]:
-    """``rows.jsonl``, ``summary.json`` and ``summary.md`` (the table) under ``out_dir``."""
+def write_rows_and_summary(out_dir: Any, prefix: str, rows: Sequence[Any], summary: Any) -> Path:
+    """``{prefix}rows.jsonl`` (one dataclass per line) and ``{prefix}summary.json``; returns the folder."""
     from dataclasses import asdict
-    from pathlib import Path
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "rows.jsonl").write_text("".join(json.dumps(asdict(r)) + "\n" for r in rows), encoding="utf-8")
+    lines = "".join(json.dumps(asdict(r)) + "\n" for r in rows)
+    (out / f"{prefix}rows.jsonl").write_text(lines, encoding="utf-8")
+    (out / f"{prefix}summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+def write_agent_report(rows: Sequence[AgentRow], out_dir: Any) -> dict[str, Any]:
+    """``rows.jsonl``, ``summary.json`` and ``summary.md`` (the table) under ``out_dir``."""
     summary = summarize(rows)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    out = write_rows_and_summary(out_dir, "", rows, summary)
     table = [
         "| method | facts kept | tokens after / before | token reduction | valid OpenAI | valid Anthropic "
         "| stable results | median s |",

@@ -15,14 +15,13 @@ uncompressed history that does not fit is a result too.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError
-from contextzip.eval.agent_bench import AGENT_METHODS, Methods, message_text, visible
+from contextzip.eval.agent_bench import AGENT_METHODS, Methods, message_text, visible, write_rows_and_summary
 from contextzip.eval.agent_tasks import Trajectory
 from contextzip.eval.identifiers import occurs
 from contextzip.eval.metrics import answer_in_reply
@@ -162,11 +161,8 @@ def summarize_qa(rows: Sequence[QARow]) -> list[dict[str, Any]]:
 
 def write_agent_qa_report(rows: Sequence[QARow], out_dir: str | Path, *, reader: str) -> dict[str, Path]:
     """``qa_rows.jsonl``, ``qa_summary.json`` and ``qa_summary.md`` under ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "qa_rows.jsonl").write_text("".join(json.dumps(asdict(r)) + "\n" for r in rows), encoding="utf-8")
     summary = summarize_qa(rows)
-    (out / "qa_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    out = write_rows_and_summary(out_dir, "qa_", rows, summary)
     lines = [
         f"# agent-trajectories: questions about old tool results ({reader})",
         "",
