@@ -486,7 +486,7 @@ def _eval_agent_qa(args: argparse.Namespace, methods: list[str], options: dict[s
     window = int(0.8 * n_ctx) if n_ctx else None
     try:
         rows = run_agent_qa(
-            agent_trajectories(),
+            agent_trajectories()[: args.limit],  # --limit N: the first N trajectories
             reader,
             [ORIGINAL, *(m for m in methods if m != ORIGINAL)],
             window=window,
