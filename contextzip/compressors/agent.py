@@ -608,7 +608,7 @@ class AgentCompressor:
 
         compressor: Compressor
         if self.prose == "mig":
-            compressor = MIGCompressor(model=self.model, force_tokens=tuple(keep), lead=True)
+            compressor = MIGCompressor(model=self.model, force_tokens=tuple(keep))
         else:
             compressor = mig_pipeline(model=self.model, force_tokens=tuple(keep))
         result = compressor.compress(

@@ -95,7 +95,9 @@ class MIGCompressor(ExtractiveCompressor):
         lead: Keep a group's first unit (a document's title and opening sentence, a
             paragraph's topic sentence) whenever other units of it are kept, so no kept
             sentence loses what it is about; leftover budget then only goes to groups
-            whose lead is kept.
+            whose lead is kept. On by default: with a 1.5B reader on NQ (10 passages, rate
+            0.25, 54 questions) it answered 7.4 points more than ``lead=False``, winning 4
+            and losing none (``eval/reports/2026-12-05-end-task``).
         model: Sentence-embedding model (see :class:`~contextzip.embeddings.SentenceEncoder`);
             ``None`` is the packaged all-MiniLM-L6-v2.
         backend: ``"torch"`` or ``"onnx"``.
@@ -129,7 +131,7 @@ class MIGCompressor(ExtractiveCompressor):
         lexical_weight: float = 0.3,
         group_temperature: float = 0.05,
         document_weight: float = 0.5,
-        lead: bool = False,
+        lead: bool = True,
         model: str | None = None,
         backend: str = "torch",
         device: str = "cpu",
