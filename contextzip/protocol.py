@@ -209,7 +209,8 @@ def _register_builtins() -> None:
          {"query_aware": True},
          "the token classifier reading (question, text) pairs (the shipped query-aware model)"),
         ("mig", "contextzip.compressors.mig:MIGCompressor", {},
-         "marginal information gain (COMI-style): relevance minus redundancy, coarse to fine"),
+         "marginal information gain (COMI-style): relevance minus redundancy, coarse to fine; "
+         "kept sentences keep their document's title"),
         ("mig-tokens", "contextzip.compressors.mig:mig_pipeline", {},
          "MIG over sentences, then the query-aware token classifier inside what it kept"),
         ("agent", "contextzip.compressors.agent:AgentCompressor", {},
