@@ -12,9 +12,12 @@ FAKE_SERVER = textwrap.dedent(
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
     parser = argparse.ArgumentParser()
-    for flag in ("--model", "--host", "--port", "--n_ctx", "--n_threads", "--n_threads_batch"):
+    flags = ("--model", "--host", "--port", "--n_ctx", "--n_threads", "--n_threads_batch", "--logits_all")
+    for flag in flags:
         parser.add_argument(flag)
     args = parser.parse_args()
+    if args.logits_all != "false":  # the real server would keep n_ctx x vocab logits in memory
+        raise SystemExit("start llama_cpp.server with --logits_all false")
     counter = pathlib.Path(__file__).with_name("requests.txt")
 
     class Handler(BaseHTTPRequestHandler):
