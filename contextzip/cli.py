@@ -480,24 +480,28 @@ def _eval_agent_qa(args: argparse.Namespace, methods: list[str], options: dict[s
     from contextzip.eval.agent_tasks import agent_trajectories
     from contextzip.eval.readers import get_reader
 
+    if args.limit is not None and args.limit < 1:
+        raise ConfigurationError(f"--limit must be >= 1 (trajectories), got {args.limit}")
     reader = get_reader(args.reader, **_parse_options(args.reader_option))
     n_ctx = getattr(reader, "n_ctx", None)
     # the reader's tokenizer is not the counter's: leave a fifth of its window as margin
     window = int(0.8 * n_ctx) if n_ctx else None
-    try:
-        rows = run_agent_qa(
-            agent_trajectories()[: args.limit],  # --limit N: the first N trajectories
-            reader,
-            [ORIGINAL, *(m for m in methods if m != ORIGINAL)],
-            window=window,
-            agent_options=options,
-            progress=None if args.quiet else _say,
-        )
+    rows = []
+    try:  # the report is rewritten after each trajectory: a long run stopped early keeps what it asked
+        for trajectory in agent_trajectories()[: args.limit]:  # --limit N: the first N trajectories
+            rows += run_agent_qa(
+                [trajectory],
+                reader,
+                [ORIGINAL, *(m for m in methods if m != ORIGINAL)],
+                window=window,
+                agent_options=options,
+                progress=None if args.quiet else _say,
+            )
+            paths = write_agent_qa_report(rows, args.out, reader=getattr(reader, "name", args.reader))
     finally:
         close = getattr(reader, "close", None)
         if close is not None:
             close()
-    paths = write_agent_qa_report(rows, args.out, reader=getattr(reader, "name", args.reader))
     sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
     return 0
 

@@ -89,11 +89,13 @@ def test_eval_with_a_reader_asks_the_questions(fake_llama, tmp_path: Path, capsy
     out = tmp_path / "qa"
     options = [f"model={model}", f"cache_dir={tmp_path / 'answers'}", "n_ctx=65536"]
     options = [arg for option in options for arg in ("--reader-option", option)]
-    code = main(["eval", "--dataset", "agent-trajectories", "--methods", "clear-tool-results",
-                 "--reader", "llama", *options, "--out", str(out), "--quiet"])  # fmt: skip
-    assert code == 0
+    command = ["eval", "--dataset", "agent-trajectories", "--methods", "clear-tool-results",
+               "--reader", "llama", *options, "--out", str(out), "--quiet"]  # fmt: skip
+    assert main([*command, "--limit", "2"]) == 0  # the first two trajectories: 7 questions
     # every question of the original; of the cleared histories those that differ (the rest are cached)
-    assert int(requests.read_text(encoding="utf-8")) > 14
+    assert int(requests.read_text(encoding="utf-8")) > 7
     table = capsys.readouterr().out
-    assert "| original |" in table and "| clear-tool-results |" in table
-    assert (out / "qa_rows.jsonl").is_file()
+    assert "| original | 7/7 |" in table and "| clear-tool-results | 7/7 |" in table
+    assert len((out / "qa_rows.jsonl").read_text(encoding="utf-8").splitlines()) == 14
+    assert main([*command, "--limit", "0"]) != 0
+    assert "--limit must be >= 1" in capsys.readouterr().err
