@@ -415,9 +415,7 @@ def _eval(args: argparse.Namespace) -> int:
             progress=False if args.quiet else None,
         )
     finally:
-        close = getattr(reader, "close", None)
-        if close is not None:
-            close()  # stops a reader's server (llama) and its connections
+        _close(reader)
     # the report covers everything recorded in the folder, earlier runs' methods included
     recorded = load_results(out / RESULTS_FILE)
     paths = write_report(recorded or results, out)
@@ -470,6 +468,13 @@ def _eval_agent(methods: list[str], options: dict[str, Any], out: Path, *, quiet
     return 0
 
 
+def _close(reader: Any) -> None:
+    """Stop a reader's server (llama) and its connections, for readers that have them."""
+    close = getattr(reader, "close", None)
+    if close is not None:
+        close()
+
+
 def _say(line: str) -> None:
     sys.stderr.write(line + "\n")
 
@@ -486,23 +491,22 @@ def _eval_agent_qa(args: argparse.Namespace, methods: list[str], options: dict[s
     n_ctx = getattr(reader, "n_ctx", None)
     # the reader's tokenizer is not the counter's: leave a fifth of its window as margin
     window = int(0.8 * n_ctx) if n_ctx else None
-    rows = []
-    try:  # the report is rewritten after each trajectory: a long run stopped early keeps what it asked
-        for trajectory in agent_trajectories()[: args.limit]:  # --limit N: the first N trajectories
-            rows += run_agent_qa(
-                [trajectory],
-                reader,
-                [ORIGINAL, *(m for m in methods if m != ORIGINAL)],
-                window=window,
-                agent_options=options,
-                progress=None if args.quiet else _say,
-            )
-            paths = write_agent_qa_report(rows, args.out, reader=getattr(reader, "name", args.reader))
+    label = getattr(reader, "name", args.reader)
+    reports: list[dict[str, Path]] = []
+    try:
+        run_agent_qa(
+            agent_trajectories()[: args.limit],  # --limit N: the first N trajectories
+            reader,
+            [ORIGINAL, *(m for m in methods if m != ORIGINAL)],
+            window=window,
+            agent_options=options,
+            progress=None if args.quiet else _say,
+            # the report is rewritten after each trajectory: a run stopped early keeps what it asked
+            after_each=lambda so_far: reports.append(write_agent_qa_report(so_far, args.out, reader=label)),
+        )
     finally:
-        close = getattr(reader, "close", None)
-        if close is not None:
-            close()
-    sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
+        _close(reader)
+    sys.stdout.write(reports[-1]["markdown"].read_text(encoding="utf-8"))
     return 0
 
 

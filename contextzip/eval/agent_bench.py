@@ -35,8 +35,8 @@ from contextzip.messages import ConversationError, Shape, check_conversation
 from contextzip.tokens import TokenCounter
 
 __all__ = [
-    "AGENT_METHODS", "AgentRow", "Methods", "message_text", "run_agent_eval", "to_anthropic", "visible",
-    "write_agent_report", "write_rows_and_summary",
+    "AGENT_METHODS", "AgentRow", "Methods", "check_agent_methods", "message_text", "run_agent_eval",
+    "to_anthropic", "visible", "write_agent_report", "write_rows_and_summary",
 ]  # fmt: skip
 
 AGENT_METHODS = ("agent", "clear-tool-results", "truncate-turns", "token-classifier-all")
@@ -191,11 +191,7 @@ def run_agent_eval(
 
     ``agent_options`` go to every ``agent`` method's :class:`AgentCompressor` (``rate`` aside).
     """
-    unknown = [m for m in methods if m not in AGENT_METHODS and not _is_agent_rate(m)]
-    if unknown:
-        raise ConfigurationError(
-            f"unknown agent methods {unknown}; choose from {', '.join(AGENT_METHODS)} or agent@RATE"
-        )
+    check_agent_methods(methods)
     counter = TokenCounter()
     runner = Methods(counter, agent_options)
     rows = []
@@ -242,6 +238,14 @@ def _stability(runner: Methods, method: str, messages: list[dict[str, Any]]) -> 
             elif index not in first and text != message_text(messages[index]):
                 first[index] = text
     return len(first), len(first) - len(unstable & set(first))
+
+
+def check_agent_methods(methods: Sequence[str], *, also: Sequence[str] = ()) -> None:
+    """Raise :class:`ConfigurationError` naming the valid methods if one of ``methods`` is unknown."""
+    unknown = [m for m in methods if m not in AGENT_METHODS and m not in also and not _is_agent_rate(m)]
+    if unknown:
+        choices = ", ".join([*also, *AGENT_METHODS])
+        raise ConfigurationError(f"unknown agent methods {unknown}; choose from {choices} or agent@RATE")
 
 
 def _is_agent_rate(method: str) -> bool:

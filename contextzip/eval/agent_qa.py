@@ -20,8 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contextzip.errors import ConfigurationError
-from contextzip.eval.agent_bench import AGENT_METHODS, Methods, message_text, visible, write_rows_and_summary
+from contextzip.eval.agent_bench import (
+    AGENT_METHODS,
+    Methods,
+    check_agent_methods,
+    message_text,
+    visible,
+    write_rows_and_summary,
+)
 from contextzip.eval.agent_tasks import Trajectory
 from contextzip.eval.identifiers import occurs
 from contextzip.eval.metrics import answer_in_reply
@@ -88,18 +94,16 @@ def run_agent_qa(
     window: int | None = None,
     agent_options: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    after_each: Callable[[list[QARow]], object] | None = None,
 ) -> list[QARow]:
     """Every question of every trajectory after every method; see the module docs.
 
     Args:
         window: The longest transcript, in the counter's tokens, the reader is asked about.
+        after_each: Called with the rows so far after each trajectory (to write a report a
+            long run stopped early still has).
     """
-    unknown = [m for m in methods if m != ORIGINAL and m not in AGENT_METHODS and not m.startswith("agent@")]
-    if unknown:
-        raise ConfigurationError(
-            f"unknown agent methods {unknown}; "
-            f"choose from {ORIGINAL}, {', '.join(AGENT_METHODS)} or agent@RATE"
-        )
+    check_agent_methods(methods, also=(ORIGINAL,))
     counter = TokenCounter()
     runner = Methods(counter, agent_options)
     rows: list[QARow] = []
@@ -116,6 +120,7 @@ def run_agent_qa(
                 else runner.run(method, messages, agent_tokens)
             )
             history = transcript([m for _, m in output])
+            after = runner.tokens([m for _, m in output])
             fits = window is None or counter.count(history) <= window
             by_index = dict(output)
             answered = 0
@@ -129,12 +134,14 @@ def run_agent_qa(
                 rows.append(
                     QARow(
                         method, trajectory.id, question.question, question.answer, prediction, accuracy,
-                        float(kept), before, runner.tokens([m for _, m in output]),
+                        float(kept), before, after,
                     )
                 )  # fmt: skip
             if progress:
                 verdict = f"{answered}/{len(trajectory.questions)} answered" if fits else "too long to ask"
                 progress(f"{trajectory.id} {method}: {verdict}")
+        if after_each is not None:
+            after_each(rows)
     return rows
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["write_text_atomic"]
+__all__ = ["write_text_atomic", "write_text_once"]
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -22,14 +24,8 @@ def write_text_atomic(path: Path, text: str) -> None:
         >>> target.read_text(encoding="utf-8"), sorted(p.name for p in target.parent.iterdir())
         ('{"content": "1889"}', ['answer.json'])
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+    with _written_beside(path, text) as tmp:
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_text_once(path: Path, text: str) -> str:
@@ -44,13 +40,18 @@ def write_text_once(path: Path, text: str) -> str:
         >>> write_text_once(target, "first"), write_text_once(target, "second")
         ('first', 'first')
     """
+    with _written_beside(path, text) as tmp, contextlib.suppress(FileExistsError):
+        os.link(tmp, path)
+    return path.read_text(encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _written_beside(path: Path, text: str) -> Iterator[str]:
+    """A complete temporary file holding ``text`` beside ``path``, removed on leaving (if still there)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
+        yield tmp
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return path.read_text(encoding="utf-8")
