@@ -23,6 +23,8 @@ __all__ = ["main"]
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+#: Datasets of whole agent conversations, compressed by the conversation methods of ``agent_bench``.
+CONVERSATION_DATASETS = ("agent-trajectories", "swe-agent-trajectories")
 
 _DROPPED_STYLE = "\x1b[2;9m"  # dim + strike-through
 _KEPT_STYLE = "\x1b[1m"
@@ -92,9 +94,9 @@ def _add_eval_parser(commands: Any) -> None:
     )
     evaluate.add_argument("--dataset", "-d", required=True, help="squad, new-wiki, nq-open, nq-multidoc, "
                           "nq-multidoc-dups, squad-multidoc, squad-multidoc-dups, synthetic, code-deps, "
-                          "code-deps-packages, code-deps-humaneval, agent-trajectories, fixture, coqa, "
-                          "jsonl:PATH, longbench:PATH; SQuAD and NQ files are read from "
-                          "$CONTEXTZIP_DATA_DIR")  # fmt: skip
+                          "code-deps-packages, code-deps-humaneval, agent-trajectories, "
+                          "swe-agent-trajectories, fixture, coqa, jsonl:PATH, longbench:PATH; SQuAD, NQ "
+                          "and SWE-agent files are read from $CONTEXTZIP_DATA_DIR")  # fmt: skip
     evaluate.add_argument("--methods", "-m", required=True,
                           help="comma-separated compressor names; LABEL=NAME records one setting of a "
                           "compressor under its own label, e.g. mig,mig-docs=mig "
@@ -380,12 +382,13 @@ def _eval(args: argparse.Namespace) -> int:
             raise ConfigurationError(f"--method-option {item!r} is not METHOD:KEY=VALUE")
         method_options.setdefault(method, {}).update(_parse_options([pair]))
     selection = _parse_slice(args.slice)
-    if args.dataset == "agent-trajectories":
+    if args.dataset in CONVERSATION_DATASETS:
         if args.slice is not None:
-            raise ConfigurationError("--slice does not apply to agent-trajectories; leave it out")
+            raise ConfigurationError(f"--slice does not apply to {args.dataset}; leave it out")
         if args.reader != "presence":
             return _eval_agent_qa(args, methods, method_options.get("agent", {}))
-        return _eval_agent(methods, method_options.get("agent", {}), Path(args.out), quiet=args.quiet)
+        options = method_options.get("agent", {})
+        return _eval_agent(args.dataset, methods, options, Path(args.out), quiet=args.quiet)
     rates = [_parse_rate(r) for r in args.rates.split(",") if r.strip()]
     reader = get_reader(args.reader, **_parse_options(args.reader_option))
     samples = load_dataset(
@@ -453,17 +456,27 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval_agent(methods: list[str], options: dict[str, Any], out: Path, *, quiet: bool) -> int:
+def _trajectories(dataset: str) -> list[Any]:
+    """The conversations of ``agent-trajectories`` (replayed here) or ``swe-agent-trajectories`` (data)."""
+    if dataset == "swe-agent-trajectories":
+        from contextzip.eval.swe_trajectories import swe_agent_trajectories
+
+        return swe_agent_trajectories()
+    from contextzip.eval.agent_tasks import agent_trajectories
+
+    return agent_trajectories()
+
+
+def _eval_agent(dataset: str, methods: list[str], options: dict[str, Any], out: Path, *, quiet: bool) -> int:
     """The agent-trajectory benchmark: its methods compress whole conversations, not documents."""
     from contextzip.eval.agent_bench import run_agent_eval, write_agent_report
-    from contextzip.eval.agent_tasks import agent_trajectories
 
     def say(line: str) -> None:
         if not quiet:
             sys.stderr.write(line + "\n")
 
-    rows = run_agent_eval(agent_trajectories(), methods, agent_options=options, progress=say)
-    paths = write_agent_report(rows, out)
+    rows = run_agent_eval(_trajectories(dataset), methods, agent_options=options, progress=say)
+    paths = write_agent_report(rows, out, dataset=dataset)
     sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
     return 0
 
@@ -482,7 +495,6 @@ def _say(line: str) -> None:
 def _eval_agent_qa(args: argparse.Namespace, methods: list[str], options: dict[str, Any]) -> int:
     """Questions about old tool results, asked by ``--reader`` after each method (and ``original``)."""
     from contextzip.eval.agent_qa import ORIGINAL, run_agent_qa, write_agent_qa_report
-    from contextzip.eval.agent_tasks import agent_trajectories
     from contextzip.eval.readers import get_reader
 
     if args.limit is not None and args.limit < 1:
@@ -495,14 +507,16 @@ def _eval_agent_qa(args: argparse.Namespace, methods: list[str], options: dict[s
     reports: list[dict[str, Path]] = []
     try:
         run_agent_qa(
-            agent_trajectories()[: args.limit],  # --limit N: the first N trajectories
+            [t for t in _trajectories(args.dataset) if t.questions][: args.limit],  # --limit N: the first N
             reader,
             [ORIGINAL, *(m for m in methods if m != ORIGINAL)],
             window=window,
             agent_options=options,
             progress=None if args.quiet else _say,
             # the report is rewritten after each trajectory: a run stopped early keeps what it asked
-            after_each=lambda so_far: reports.append(write_agent_qa_report(so_far, args.out, reader=label)),
+            after_each=lambda so_far: reports.append(
+                write_agent_qa_report(so_far, args.out, reader=label, dataset=args.dataset)
+            ),
         )
     finally:
         _close(reader)

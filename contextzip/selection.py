@@ -207,10 +207,13 @@ def drop_lowest(
 
 
 def add_best(keep: np.ndarray, priority: np.ndarray, costs: np.ndarray, room: float) -> bool:
-    """Keep the best unkept units, in priority order, while their costs fit in ``room``."""
+    """Keep the best unkept units, in priority order, while their costs fit in ``room``.
+
+    A unit whose priority is ``-inf`` was ruled out by its chooser and is never added.
+    """
     import numpy as np
 
-    candidates = np.flatnonzero(~keep)
+    candidates = np.flatnonzero(~keep & (priority > -np.inf))
     order = candidates[np.lexsort((candidates, -priority[candidates]))]
     fits = np.cumsum(costs[order]) <= room
     # For truncation priority order is position order, so what it adds stays contiguous.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from contextzip.selection import select_units, spread_token_costs
+from contextzip.selection import add_best, select_units, spread_token_costs
 
 
 def test_best_units_first_and_gaps_filled_by_smaller_ones():
@@ -32,3 +32,11 @@ def test_token_shared_by_units_is_split_between_them():
     costs = spread_token_costs(np.array([1, 2, 5]), np.array([0, 2]), 5)
     assert costs.tolist() == [0.5, 0.5, 1.0]
     assert costs.sum() == 2
+
+
+def test_the_budget_repair_never_adds_a_unit_its_chooser_ruled_out():
+    keep = np.array([True, False, False, False])
+    priority = np.array([1.0, -np.inf, 0.5, -np.inf])
+    assert add_best(keep, priority, np.array([5.0, 1.0, 1.0, 1.0]), room=10.0)
+    assert keep.tolist() == [True, False, True, False]
+    assert not add_best(keep, priority, np.ones(4), room=10.0)  # nothing left that may be added

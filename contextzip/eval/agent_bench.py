@@ -313,7 +313,9 @@ def write_rows_and_summary(out_dir: Any, prefix: str, rows: Sequence[Any], summa
     return out
 
 
-def write_agent_report(rows: Sequence[AgentRow], out_dir: Any) -> dict[str, Any]:
+def write_agent_report(
+    rows: Sequence[AgentRow], out_dir: Any, *, dataset: str = "agent-trajectories"
+) -> dict[str, Any]:
     """``rows.jsonl``, ``summary.json`` and ``summary.md`` (the table) under ``out_dir``."""
     summary = summarize(rows)
     out = write_rows_and_summary(out_dir, "", rows, summary)
@@ -337,6 +339,6 @@ def write_agent_report(rows: Sequence[AgentRow], out_dir: Any) -> dict[str, Any]
             for s in summary for r in rows if r.method == s["method"] and r.trajectory == trajectory
         ]  # fmt: skip
         per.append(f"| {trajectory} | " + " | ".join(cells) + " |")
-    text = "# agent-trajectories\n\n" + "\n".join(table + per) + "\n"
+    text = f"# {dataset}\n\n" + "\n".join(table + per) + "\n"
     (out / "summary.md").write_text(text, encoding="utf-8")
     return {"markdown": out / "summary.md", "json": out / "summary.json", "rows": out / "rows.jsonl"}

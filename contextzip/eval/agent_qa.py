@@ -166,12 +166,14 @@ def summarize_qa(rows: Sequence[QARow]) -> list[dict[str, Any]]:
     return summary
 
 
-def write_agent_qa_report(rows: Sequence[QARow], out_dir: str | Path, *, reader: str) -> dict[str, Path]:
+def write_agent_qa_report(
+    rows: Sequence[QARow], out_dir: str | Path, *, reader: str, dataset: str = "agent-trajectories"
+) -> dict[str, Path]:
     """``qa_rows.jsonl``, ``qa_summary.json`` and ``qa_summary.md`` under ``out_dir``."""
     summary = summarize_qa(rows)
     out = write_rows_and_summary(out_dir, "qa_", rows, summary)
     lines = [
-        f"# agent-trajectories: questions about old tool results ({reader})",
+        f"# {dataset}: questions about old tool results ({reader})",
         "",
         "| method | asked / questions | accuracy | answer kept | tokens after / before |",
         "|---|---:|---:|---:|---:|",
