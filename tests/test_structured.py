@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import json.decoder
+from pathlib import Path
 
 from contextzip.compressors.structured import (
     DROPPED_KEY,
@@ -179,3 +181,29 @@ def test_a_long_paragraph_before_a_table_is_not_the_label_its_cells_need() -> No
     assert count_tokens(paragraph) > 4 * LABEL_TOKENS
     reduced = reduce_html(page, budget=120, relevance=lexical_relevance("the mode parameter of open"))
     assert "open(file, flag='r', mode=438)" in reduced and "Sentence 1 " not in reduced
+
+
+def numbered_view(path: str, first: int, count: int) -> str:
+    """A real file shown the way an agent's editor shows it: ``N:line``, a window of ``count`` lines."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()[first - 1 : first - 1 + count]
+    return "\n".join(f"{first + i}:{line}" for i, line in enumerate(lines))
+
+
+def test_a_numbered_source_view_keeps_its_definitions_and_what_each_kept_line_sits_in() -> None:
+    from contextzip.compressors.agent import sniff_kind
+    from contextzip.compressors.structured import DEFINITION, reduce_outline
+
+    view = numbered_view(json.decoder.__file__, 250, 110)  # JSONDecoder and its methods
+    assert sniff_kind(view, '{"command": "goto 250"}') == "listing"
+    clock = "\n".join(f"12:{m:02d}:07 INFO worker {m} done" for m in range(20))
+    assert sniff_kind(clock) == "log"  # clock times are not line numbers
+    budget = count_tokens(view) // 4
+    reduced = reduce_outline(view, budget=budget, relevance=lexical_relevance("raw_decode index"),
+                             landmarks=DEFINITION)  # fmt: skip
+    definitions = [line for line in view.splitlines() if DEFINITION.match(line)]
+    assert len(definitions) >= 3 and all(line in reduced.splitlines() for line in definitions)
+    # a kept body line keeps the def it sits in: its line number is the answer to "where is X"
+    body = next(line for line in reduced.splitlines() if "raw_decode" in line and not DEFINITION.match(line))
+    assert body and count_tokens(reduced) <= budget * 1.05
+    without = reduce_outline(view, budget=budget, relevance=lexical_relevance("raw_decode index"))
+    assert not all(line in without.splitlines() for line in definitions)  # landmarks are what keeps them

@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 from contextzip.compressors.extractive import unchanged_result
 from contextzip.compressors.structured import (
+    DEFINITION,
+    LINE_NUMBER,
     Relevance,
     lexical_relevance,
     reduce_html,
@@ -223,7 +225,8 @@ def referenced_facts(texts: Sequence[str]) -> list[str]:
 
 
 def sniff_kind(text: str, call_arguments: str = "") -> str:
-    """What a tool output is: ``json``, ``html``, ``axtree``, ``code``, ``log`` (lines) or ``text``.
+    """What a tool output is: ``json``, ``html``, ``axtree``, ``listing`` (numbered source lines),
+    ``code``, ``log`` (lines) or ``text``.
 
     Markdown (a README with code fences) is ``text``, not ``log``.
 
@@ -245,6 +248,8 @@ def sniff_kind(text: str, call_arguments: str = "") -> str:
         return "html"
     if lines and sum(bool(_AXTREE_LINE.match(line)) for line in lines) >= 0.5 * len(lines):
         return "axtree"
+    if len(lines) >= 8 and sum(bool(LINE_NUMBER.match(line)) for line in lines) >= 0.5 * len(lines):
+        return "listing"  # numbered source (an editor view, cat -n): a tree of def/class and statements
     grep_like = sum(bool(_GREP_LINE.match(line)) for line in lines) >= 0.5 * len(lines) if lines else False
     if _CODE_PATH.search(call_arguments) and not grep_like:
         return "code"
@@ -524,16 +529,21 @@ class AgentCompressor:
         if key in self._memo:
             self._memo.move_to_end(key)
             return self._memo[key]
-        kind = kind if kind in ("json", "html", "axtree", "code", "log") else sniff_kind(text, arguments)
+        kind = (
+            kind
+            if kind in ("json", "html", "axtree", "listing", "code", "log")
+            else sniff_kind(text, arguments)
+        )
         relevance = self._relevance([q for q in query if q.strip()])
         if kind == "json":
             reduced = reduce_json(text, budget=budget, relevance=relevance, keep=keep, counter=self.counter)
         elif kind == "html":
             reduced = reduce_html(text, budget=budget, relevance=relevance, keep=keep, counter=self.counter)
-        elif kind == "axtree":
+        elif kind in ("axtree", "listing"):
             reduced = reduce_outline(
-                text, budget=budget, relevance=relevance, keep=keep, counter=self.counter
-            )
+                text, budget=budget, relevance=relevance, keep=keep, counter=self.counter,
+                landmarks=DEFINITION if kind == "listing" else None,
+            )  # fmt: skip
         elif kind == "code":
             reduced = self._reduce_code(text, budget, " ".join(query), arguments)
         elif kind == "log" or self.relevance == "lexical":

@@ -8,7 +8,8 @@
   timestamps (one template) to their first and last line and a count, then drops the least
   relevant remaining lines; errors, warnings and tracebacks are kept.
 * :func:`reduce_outline` — prunes indented lines (accessibility trees, ``tree`` and ``ls -R``
-  listings, YAML) by relevance, FocusAgent-style; a kept line keeps the lines it is nested in.
+  listings, YAML, numbered source views) by relevance, FocusAgent-style; a kept line keeps
+  the lines it is nested in (a kept statement keeps its ``def`` and ``class`` lines).
 * :func:`reduce_html` — the page's block tree (HtmlRAG-style: script, style and markup gone,
   one block of visible text per line, indented by depth, link targets kept), pruned like an
   outline; a kept block keeps the heading of its section.
@@ -34,7 +35,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = [
+    "DEFINITION",
     "DROPPED_KEY",
+    "LINE_NUMBER",
     "html_blocks",
     "lexical_relevance",
     "log_template",
@@ -365,11 +368,27 @@ def _prune_lines(
     return "\n".join(out)
 
 
+#: A line number in front of a source line (an editor's ``open``, ``cat -n``, ``grep -n`` on one
+#: file); not a clock time (``12:30``).
+LINE_NUMBER = re.compile(r"^\s*\d+(?::(?!\d)|\t)")
+
+
+#: A definition line of numbered source: ``1477:    def _deserialize(self, value):``.
+DEFINITION = re.compile(
+    r"^\s*\d+(?::(?!\d)|\t)\s*(?:export\s+)?(?:async\s+)?(?:def|class|function|func|fn|struct|interface)\b"
+)
+
+
 def _indent_parents(lines: Sequence[str]) -> list[int | None]:
-    """For each line, the nearest earlier line indented less (``None`` at the top level)."""
+    """For each line, the nearest earlier line indented less (``None`` at the top level).
+
+    A line number in front (``1477:    def f():``) does not count as indentation.
+    """
     parents: list[int | None] = []
     stack: list[tuple[int, int]] = []  # (indent, line)
-    for index, line in enumerate(lines):
+    for index, raw in enumerate(lines):
+        number = LINE_NUMBER.match(raw)
+        line = raw[number.end() :] if number else raw
         indent = len(line) - len(line.lstrip())
         if not line.strip():
             parents.append(stack[-1][1] if stack else None)
@@ -388,12 +407,14 @@ def reduce_outline(
     relevance: Relevance | None = None,
     keep: Sequence[str] = (),
     counter: TokenCounter | None = None,
+    landmarks: re.Pattern[str] | None = None,
 ) -> str:
-    """``text`` (indented lines: an accessibility tree, a listing) pruned by relevance to fit ``budget``.
+    """``text`` (indented lines: an accessibility tree, a listing, numbered source) pruned to fit ``budget``.
 
     The most relevant lines are kept first, each with the chain of less indented lines above
     it, so a kept ``button 'Submit'`` keeps its ``form``; lines holding a string from
-    ``keep`` stay; each dropped run leaves ``… N lines``.
+    ``keep`` stay; each dropped run leaves ``… N lines``. Lines matching ``landmarks`` (in
+    source, :data:`DEFINITION` lines) come before all others: they are the map of the rest.
 
     Example:
         >>> tree = "\\n".join(["RootWebArea 'Shop'", "  navigation", "    link 'Home'", "    link 'Help'",
@@ -408,11 +429,16 @@ def reduce_outline(
               button 'Pay now'
     """
 
+    import numpy as np
+
     counter = counter or TokenCounter()
     lines = text.splitlines()
     if counter.count(text) <= budget or len(lines) < 2:
         return text
     scores, must = _weigh(lines, relevance, keep)
+    if landmarks is not None:
+        marked = np.array([bool(landmarks.match(line)) for line in lines])
+        scores = scores + marked * (float(np.abs(scores).max(initial=0.0)) * 2 + 1)
     return _prune_lines(lines, _indent_parents(lines), scores, must, budget, counter)
 
 
