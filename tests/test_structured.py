@@ -191,19 +191,24 @@ def numbered_view(path: str, first: int, count: int) -> str:
 
 def test_a_numbered_source_view_keeps_its_definitions_and_what_each_kept_line_sits_in() -> None:
     from contextzip.compressors.agent import sniff_kind
-    from contextzip.compressors.structured import DEFINITION, reduce_outline
+    from contextzip.compressors.structured import LISTING_LANDMARK, reduce_outline
 
-    view = numbered_view(json.decoder.__file__, 250, 110)  # JSONDecoder and its methods
+    total = len(Path(json.decoder.__file__).read_text(encoding="utf-8").splitlines())
+    header = f"[File: {json.decoder.__file__} ({total} lines total)]"
+    view = header + "\n" + numbered_view(json.decoder.__file__, 250, 110)  # JSONDecoder and its methods
     assert sniff_kind(view, '{"command": "goto 250"}') == "listing"
     clock = "\n".join(f"12:{m:02d}:07 INFO worker {m} done" for m in range(20))
     assert sniff_kind(clock) == "log"  # clock times are not line numbers
     budget = count_tokens(view) // 4
     reduced = reduce_outline(view, budget=budget, relevance=lexical_relevance("raw_decode index"),
-                             landmarks=DEFINITION)  # fmt: skip
-    definitions = [line for line in view.splitlines() if DEFINITION.match(line)]
+                             landmarks=LISTING_LANDMARK)  # fmt: skip
+    definitions = [line for line in view.splitlines() if LISTING_LANDMARK.match(line) and line != header]
     assert len(definitions) >= 3 and all(line in reduced.splitlines() for line in definitions)
+    assert reduced.startswith(header)  # the frame says which file and how long: "how many lines" stays
     # a kept body line keeps the def it sits in: its line number is the answer to "where is X"
-    body = next(line for line in reduced.splitlines() if "raw_decode" in line and not DEFINITION.match(line))
+    body = next(
+        line for line in reduced.splitlines() if "raw_decode" in line and not LISTING_LANDMARK.match(line)
+    )
     assert body and count_tokens(reduced) <= budget * 1.05
     without = reduce_outline(view, budget=budget, relevance=lexical_relevance("raw_decode index"))
     assert not all(line in without.splitlines() for line in definitions)  # landmarks are what keeps them

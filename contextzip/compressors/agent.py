@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 from contextzip.compressors.extractive import unchanged_result
 from contextzip.compressors.structured import (
-    DEFINITION,
     LINE_NUMBER,
+    LISTING_LANDMARK,
     Relevance,
     lexical_relevance,
     reduce_html,
@@ -542,7 +542,7 @@ class AgentCompressor:
         elif kind in ("axtree", "listing"):
             reduced = reduce_outline(
                 text, budget=budget, relevance=relevance, keep=keep, counter=self.counter,
-                landmarks=DEFINITION if kind == "listing" else None,
+                landmarks=LISTING_LANDMARK if kind == "listing" else None,
             )  # fmt: skip
         elif kind == "code":
             reduced = self._reduce_code(text, budget, " ".join(query), arguments)

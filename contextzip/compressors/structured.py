@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = [
-    "DEFINITION",
     "DROPPED_KEY",
     "LINE_NUMBER",
+    "LISTING_LANDMARK",
     "html_blocks",
     "lexical_relevance",
     "log_template",
@@ -373,9 +373,11 @@ def _prune_lines(
 LINE_NUMBER = re.compile(r"^\s*\d+(?::(?!\d)|\t)")
 
 
-#: A definition line of numbered source: ``1477:    def _deserialize(self, value):``.
-DEFINITION = re.compile(
+#: The map of a numbered source view: its definition lines (``1477:    def _deserialize(self):``)
+#: and the unnumbered lines that frame it (``[File: fields.py (1997 lines total)]``).
+LISTING_LANDMARK = re.compile(
     r"^\s*\d+(?::(?!\d)|\t)\s*(?:export\s+)?(?:async\s+)?(?:def|class|function|func|fn|struct|interface)\b"
+    r"|^(?!\s*\d+(?::(?!\d)|\t))\s*\S"
 )
 
 
@@ -414,7 +416,7 @@ def reduce_outline(
     The most relevant lines are kept first, each with the chain of less indented lines above
     it, so a kept ``button 'Submit'`` keeps its ``form``; lines holding a string from
     ``keep`` stay; each dropped run leaves ``… N lines``. Lines matching ``landmarks`` (in
-    source, :data:`DEFINITION` lines) come before all others: they are the map of the rest.
+    a numbered source view, :data:`LISTING_LANDMARK`) come before all others: the map of the rest.
 
     Example:
         >>> tree = "\\n".join(["RootWebArea 'Shop'", "  navigation", "    link 'Home'", "    link 'Help'",
