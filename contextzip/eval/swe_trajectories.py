@@ -43,6 +43,8 @@ _RAISED = re.compile(
 )
 _DEFINED = re.compile(r"^(\d+):\s*(?:async\s+)?(?:def|class) ([A-Za-z_]\w*)", re.M)
 
+#: From a tool result and the command that produced it: ``(subject, question, answer)`` triples;
+#: the subject names what is asked about, so another answer to it later in the run is noticed.
 Asker = Callable[[str, str | None], Iterator[tuple[str, str, str]]]
 
 
