@@ -368,16 +368,15 @@ def _prune_lines(
     return "\n".join(out)
 
 
+_NUMBERED = r"\s*\d+(?::(?!\d)|\t)"
 #: A line number in front of a source line (an editor's ``open``, ``cat -n``, ``grep -n`` on one
 #: file); not a clock time (``12:30``).
-LINE_NUMBER = re.compile(r"^\s*\d+(?::(?!\d)|\t)")
-
-
+LINE_NUMBER = re.compile(rf"^{_NUMBERED}")
 #: The map of a numbered source view: its definition lines (``1477:    def _deserialize(self):``)
 #: and the unnumbered lines that frame it (``[File: fields.py (1997 lines total)]``).
 LISTING_LANDMARK = re.compile(
-    r"^\s*\d+(?::(?!\d)|\t)\s*(?:export\s+)?(?:async\s+)?(?:def|class|function|func|fn|struct|interface)\b"
-    r"|^(?!\s*\d+(?::(?!\d)|\t))\s*\S"
+    rf"^{_NUMBERED}\s*(?:export\s+)?(?:async\s+)?(?:def|class|function|func|fn|struct|interface)\b"
+    rf"|^(?!{_NUMBERED})\s*\S"
 )
 
 
