@@ -12,13 +12,12 @@ import copy
 import hashlib
 import logging
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import ConfigurationError
 from contextzip.hf_loading import load_pretrained
+from contextzip.memo import LRU
 from contextzip.resources import resolve_causal_lm
 
 if TYPE_CHECKING:
@@ -102,8 +101,7 @@ class CausalLM:
         self.precision = precision
         self.progress = progress
         # Scores of recent texts: compressing one text at several rates scores it once.
-        self._memo: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._memo_lock = threading.Lock()
+        self._memo: LRU[str, tuple[np.ndarray, np.ndarray]] = LRU(MEMO_SIZE)
 
     def surprisal(self, text: str, words: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return each token's start character offset and its surprisal in bits.
@@ -113,16 +111,11 @@ class CausalLM:
         last :data:`MEMO_SIZE` texts' scores are kept, keyed by a hash of the text.
         """
         key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-        with self._memo_lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                positions, bits = self._memo[key]
-                return positions.copy(), bits.copy()
+        remembered = self._memo.get(key)
+        if remembered is not None:
+            return remembered[0].copy(), remembered[1].copy()
         positions, bits = self._score(text)
-        with self._memo_lock:
-            self._memo[key] = (positions.copy(), bits.copy())
-            while len(self._memo) > MEMO_SIZE:
-                self._memo.popitem(last=False)
+        self._memo.set(key, (positions.copy(), bits.copy()))
         return positions, bits
 
     def _score(self, text: str) -> tuple[np.ndarray, np.ndarray]:

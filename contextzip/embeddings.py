@@ -20,12 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import ConfigurationError, ResourceNotFoundError, missing_extra
+from contextzip.memo import LRU
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,8 +83,7 @@ class SentenceEncoder:
         self.batch_size = batch_size
         self.max_length = max_length
         self._runner: _Runner | None = None
-        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: LRU[bytes, np.ndarray] = LRU(CACHE_SIZE)
 
     @property
     def name(self) -> str:
@@ -100,19 +99,13 @@ class SentenceEncoder:
         import numpy as np
 
         keys = [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts]
-        with self._lock:
-            known = {k: self._cache[k] for k in keys if k in self._cache}
-            for key in known:
-                self._cache.move_to_end(key)
+        known = {k: v for k in keys if (v := self._cache.get(k)) is not None}
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known and t.strip()}
         if missing:
             fresh = normalize_rows(self._runner_loaded().embed(list(missing.values()))).astype(np.float32)
-            with self._lock:
-                for key, vector in zip(missing, fresh, strict=True):
-                    known[key] = vector
-                    self._cache[key] = vector
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            for key, vector in zip(missing, fresh, strict=True):
+                known[key] = vector
+                self._cache.set(key, vector)
         dim = next(iter(known.values())).shape[0] if known else self.dimension
         zero = np.zeros(dim, dtype=np.float32)
         return np.stack([known.get(k, zero) for k in keys]) if keys else np.zeros((0, dim), np.float32)

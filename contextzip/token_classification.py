@@ -21,14 +21,13 @@ import functools
 import hashlib
 import logging
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import ConfigurationError
 from contextzip.hf_loading import load_pretrained
+from contextzip.memo import LRU
 from contextzip.text import code_points
 
 if TYPE_CHECKING:
@@ -177,8 +176,7 @@ class TokenClassifier:
         self.batch_size = batch_size
         self.chunk_end_tokens = frozenset(chunk_end_tokens)
         self.progress = progress
-        self._memo: OrderedDict[str, TokenProbs] = OrderedDict()
-        self._memo_lock = threading.Lock()
+        self._memo: LRU[str, TokenProbs] = LRU(MEMO_SIZE)
         self._session: Any = None
 
     @property
@@ -204,15 +202,11 @@ class TokenClassifier:
         so compressing one text at several rates runs the model once.
         """
         key = hashlib.sha256(f"{query!r}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()
-        with self._memo_lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return self._memo[key]
+        remembered = self._memo.get(key)
+        if remembered is not None:
+            return remembered
         result = self._run(text, query)
-        with self._memo_lock:
-            self._memo[key] = result
-            while len(self._memo) > MEMO_SIZE:
-                self._memo.popitem(last=False)
+        self._memo.set(key, result)
         return result
 
     def _run(self, text: str, query: str | None) -> TokenProbs:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import threading
+import time
+from collections import OrderedDict
 
 import pytest
 
@@ -244,3 +247,60 @@ def test_the_question_steers_a_user_document_and_its_last_paragraph_does_not(mon
         [{"role": "user", "content": f"{link}\n\n<html><body><dl>\n{body}\n\n{tail}"}]
     )
     assert [[q.strip() for q in query] for query in steered] == [[link, tail]]
+
+
+def _lookup_conversation(n: int) -> list[dict]:
+    rows = [{"service": f"svc-{n}-{i}", "owner": f"team-{i % 7}", "port": 8000 + i} for i in range(120)]
+    call = {"id": f"c{n}", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
+    return [
+        {"role": "user", "content": f"Find the owner of service {n}."},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": f"c{n}", "content": json.dumps(rows)},
+        {"role": "assistant", "content": "Looking further."},
+        {"role": "user", "content": "Go on."},
+    ]
+
+
+class _SlowOrderedDict(OrderedDict):
+    """An ordered dict that yields to other threads in the middle of ``move_to_end``."""
+
+    def move_to_end(self, key, last=True):  # type: ignore[no-untyped-def]
+        time.sleep(0.001)
+        super().move_to_end(key, last)
+
+
+def test_one_compressor_shared_by_threads_gives_each_the_same_bytes_as_alone(monkeypatch) -> None:
+    # The proxy shares one compressor between its worker threads. With a one-entry memo whose
+    # dict yields mid-operation, every thread evicts what another is reading: an unlocked memo
+    # raises KeyError here (it did before the memos took a lock).
+    import contextzip.compressors.agent as agent_module
+    import contextzip.memo as memo_module
+
+    monkeypatch.setattr(agent_module, "MEMO_SIZE", 1)
+    for module in (agent_module, memo_module):
+        monkeypatch.setattr(module, "OrderedDict", _SlowOrderedDict, raising=False)
+    conversations = [_lookup_conversation(n) for n in range(2)]
+    alone = [
+        AgentCompressor(relevance="lexical", keep_last_turns=0).compress_messages(c).messages
+        for c in conversations
+    ]
+    shared = AgentCompressor(relevance="lexical", keep_last_turns=0)
+    errors: list[BaseException] = []
+    mismatches: list[int] = []
+
+    def work(offset: int) -> None:
+        try:
+            for round_ in range(6):
+                n = (offset + round_) % len(conversations)
+                if shared.compress_messages(conversations[n]).messages != alone[n]:
+                    mismatches.append(n)
+        except BaseException as exc:  # noqa: BLE001 - the failure this test looks for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(offset,)) for offset in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and mismatches == []
+    assert alone[0][2]["content"] != conversations[0][2]["content"]  # the tool result was compressed

@@ -37,7 +37,6 @@ import json
 import logging
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -55,6 +54,7 @@ from contextzip.compressors.structured import (
 )
 from contextzip.compressors.units import fenced_blocks
 from contextzip.errors import ConfigurationError
+from contextzip.memo import LRU
 from contextzip.messages import (
     Part,
     Path,
@@ -278,6 +278,10 @@ def _wrapped_prose(text: str, lines: Sequence[str]) -> bool:
     return words_per_line >= 9 and letters >= 0.85
 
 
+#: How many compressed results, and originals behind markers, a compressor remembers.
+MEMO_SIZE = 4096
+
+
 class AgentCompressor:
     """Compress an agent's conversation by what its next plan steps need (see the module docs).
 
@@ -358,8 +362,9 @@ class AgentCompressor:
         self.model = model
         self.prose = prose
         self.counter = TokenCounter(encoding)
-        self._originals: OrderedDict[str, str] = OrderedDict()
-        self._memo: OrderedDict[str, str] = OrderedDict()
+        # shared by the proxy's worker threads, hence locked memos
+        self._originals: LRU[str, str] = LRU(MEMO_SIZE)
+        self._memo: LRU[str, str] = LRU(MEMO_SIZE)
 
     # -- conversations ------------------------------------------------------------------------
 
@@ -414,7 +419,7 @@ class AgentCompressor:
             if part.kind == "text" and part.role != "user":
                 continue
             if earlier is not None:
-                self._remember(digest, part.text)
+                self._originals.set(digest, part.text)
                 who = f"tool call {earlier.call.id}" if earlier.call else f"message {earlier.message}"
                 replacements[part.key] = f"[contextzip: same output as {who} above; original: cz:{digest}]"
                 deduplicated += 1
@@ -448,7 +453,7 @@ class AgentCompressor:
             after = self.counter.count(new)
             if after >= count:
                 continue
-            self._remember(digest, part.text)
+            self._originals.set(digest, part.text)
             replacements[part.key] = new
             details.append({"key": part.key, "before": count, "after": after, "kept_facts": len(keep)})
         if not replacements:
@@ -526,9 +531,9 @@ class AgentCompressor:
         budget = max(int(count * rate), 16)
         config = [self.relevance, self.model, self.prose]
         key = _digest(json.dumps([text, query, keep, arguments, kind, budget, config]))
-        if key in self._memo:
-            self._memo.move_to_end(key)
-            return self._memo[key]
+        remembered = self._memo.get(key)
+        if remembered is not None:
+            return remembered
         kind = (
             kind
             if kind in ("json", "html", "axtree", "listing", "code", "log")
@@ -553,9 +558,7 @@ class AgentCompressor:
         digest = _digest(text)
         marker = f"[contextzip: {count:,} → {self.counter.count(reduced):,} tokens; original: cz:{digest}]"
         result = f"{reduced}\n{marker}" if share is None else reduced
-        self._memo[key] = result
-        if len(self._memo) > 4096:
-            self._memo.popitem(last=False)
+        self._memo.set(key, result)
         return result
 
     def _reduce_between_edges(self, text: str, query: list[str], keep: list[str]) -> str:
@@ -625,12 +628,6 @@ class AgentCompressor:
             [Segment(text)], query=query or None, budget=Budget(target_tokens=budget)
         )
         return result.segments[0].text
-
-    def _remember(self, digest: str, text: str) -> None:
-        self._originals[digest] = text
-        self._originals.move_to_end(digest)
-        if len(self._originals) > 4096:
-            self._originals.popitem(last=False)
 
 
 def _digest(text: str) -> str:

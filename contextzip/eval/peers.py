@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from contextzip.compressors.code import CodeCompressor
 from contextzip.compressors.extractive import unchanged_result
 from contextzip.compressors.units import is_compressible
 from contextzip.errors import ConfigurationError, missing_extra
+from contextzip.memo import LRU
 from contextzip.selection import select_units
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
@@ -67,7 +67,7 @@ class DocumentRanker:
     def __init__(self, *, encoding: str = DEFAULT_ENCODING) -> None:
         self.counter = TokenCounter(encoding)
         # the same documents and query at several rates are ranked once
-        self._ranks: OrderedDict[str, list[int]] = OrderedDict()
+        self._ranks: LRU[str, list[int]] = LRU(_RANK_MEMO)
 
     def rank(self, documents: list[str], query: str | None) -> list[int]:
         """Indices of ``documents``, best first; documents left out are dropped."""
@@ -105,11 +105,11 @@ class DocumentRanker:
 
     def _ranked(self, documents: list[str], query: str | None) -> list[int]:
         digest = hashlib.sha256(json.dumps([query, documents]).encode("utf-8", "surrogatepass")).hexdigest()
-        if digest not in self._ranks:
-            self._ranks[digest] = self.rank(documents, query)
-            while len(self._ranks) > _RANK_MEMO:
-                self._ranks.popitem(last=False)
-        return self._ranks[digest]
+        ranks = self._ranks.get(digest)
+        if ranks is None:
+            ranks = self.rank(documents, query)
+            self._ranks.set(digest, ranks)
+        return ranks
 
 
 class LangChainEmbeddingsFilter(DocumentRanker):

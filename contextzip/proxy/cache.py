@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-from collections import OrderedDict
 from typing import Protocol
 
 from contextzip.errors import missing_extra
+from contextzip.memo import LRU
 
 __all__ = ["MemoryCache", "RedisCache", "TextCache", "cache_key"]
 
@@ -41,29 +40,8 @@ def cache_key(config: str, original: str) -> str:
     return hashlib.sha256(f"{config}\x00{original}".encode()).hexdigest()
 
 
-class MemoryCache:
+class MemoryCache(LRU[str, str]):
     """A thread-safe LRU of at most ``size`` texts (``0`` keeps nothing)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._texts: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            text = self._texts.get(key)
-            if text is not None:
-                self._texts.move_to_end(key)
-            return text
-
-    def set(self, key: str, text: str) -> None:
-        if self.size == 0:
-            return
-        with self._lock:
-            self._texts[key] = text
-            self._texts.move_to_end(key)
-            while len(self._texts) > self.size:
-                self._texts.popitem(last=False)
 
 
 class RedisCache:
