@@ -281,13 +281,13 @@ def resolve_token_classifier(model: str | os.PathLike[str] | None, *, query_awar
 
     ``None`` is the shipped default (its query-aware sibling with ``query_aware``); a
     shipped model's name or folder is rebuilt from its base package once
-    (:func:`contextzip.train.export.materialize`); anything else is used as given.
+    (:func:`contextzip.shipped.materialize`); anything else is used as given.
 
     Example:
         >>> resolve_token_classifier("/models/my-classifier")
         '/models/my-classifier'
     """
-    from contextzip.train.export import is_shipped_model, materialize
+    from contextzip.shipped import is_shipped_model, materialize
 
     if model is None:
         name = DEFAULT_QUERY_TOKEN_CLASSIFIER if query_aware else DEFAULT_TOKEN_CLASSIFIER

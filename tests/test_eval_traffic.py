@@ -16,12 +16,11 @@ from contextzip.eval.traffic import (
     MAX_TOKENS,
     MIN_TOKENS,
     SHAPES,
-    Found,
-    blank_line_cuts,
     cut,
     shapes_of,
     traffic_samples,
 )
+from contextzip.eval.traffic_found import Found, blank_line_cuts
 from contextzip.eval.traffic_packages import markdown_cuts
 from contextzip.eval.traffic_python import defaults
 from contextzip.tokens import TokenCounter

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from contextzip.errors import ConfigurationError
-from contextzip.eval.report import check_metric
+from contextzip.eval.summary import check_metric
 from contextzip.eval.types import SampleResult
 
 __all__ = ["PairedDifference", "paired_differences", "paired_table", "pooled_by_family"]

