@@ -17,7 +17,6 @@ import dataclasses
 import time
 from collections.abc import Sequence
 
-from contextzip.compressors.extractive import unchanged_result
 from contextzip.errors import ConfigurationError
 from contextzip.protocol import Compressor
 from contextzip.text import Span, join_spans, joined_offsets
@@ -94,7 +93,7 @@ class Pipeline:
             reason = (
                 "the input is empty" if total == 0 else f"the budget ({target} tokens) keeps the whole input"
             )
-            return unchanged_result(segments, counts, self.name, target, reason, started)
+            return CompressionResult.unchanged(segments, counts, self.name, target, reason, started)
         coarse_target = round(total * (target / total) ** self.coarse_share)
         first = self.coarse.compress(segments, query=query, budget=Budget(target_tokens=coarse_target))
         kept = [r for r in first.segments if not r.dropped]
@@ -113,7 +112,7 @@ class Pipeline:
         after = sum(r.tokens_after for r in results if not r.dropped)
         if after >= total:
             reason = f"compression would not shorten the input ({after} >= {total} tokens)"
-            return unchanged_result(segments, counts, self.name, target, reason, started)
+            return CompressionResult.unchanged(segments, counts, self.name, target, reason, started)
         return CompressionResult(
             segments=tuple(results),
             compressor=self.name,

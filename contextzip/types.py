@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -204,6 +205,28 @@ class CompressionResult:
     target_tokens: int
     elapsed_s: float = 0.0
     reason: str | None = None
+
+    @classmethod
+    def unchanged(
+        cls,
+        segments: Sequence[Segment],
+        counts: Sequence[int],
+        compressor: str,
+        target_tokens: int,
+        reason: str,
+        started: float,
+    ) -> CompressionResult:
+        """The result that hands ``segments`` back untouched (``ratio == 1.0``), saying why.
+
+        ``counts`` are the segments' tokens; ``started`` is the :func:`time.perf_counter`
+        reading at the start of the call.
+        """
+        results = tuple(
+            SegmentResult(s, s.text, ((0, len(s.text)),) if s.text else (), c, c)
+            for s, c in zip(segments, counts, strict=True)
+        )
+        elapsed = time.perf_counter() - started
+        return cls(results, compressor, target_tokens, elapsed, reason)
 
     @property
     def text(self) -> str:

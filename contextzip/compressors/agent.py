@@ -41,7 +41,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from contextzip.compressors.extractive import unchanged_result
 from contextzip.compressors.structured import (
     LINE_NUMBER,
     LISTING_LANDMARK,
@@ -484,7 +483,7 @@ class AgentCompressor:
         total = sum(counts)
         target = budget.resolve(total)
         if total == 0 or target >= total:
-            return unchanged_result(
+            return CompressionResult.unchanged(
                 segments, counts, self.name, target, "the budget keeps the whole input", started
             )
         fixed = sum(c for s, c in zip(segments, counts, strict=True) if s.protected)

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from contextzip.code_chunks import LANGUAGES, Chunk, CodeFile, call_graph, parse_code, syntax_errors
-from contextzip.compressors.extractive import unchanged_result
 from contextzip.errors import ConfigurationError
 from contextzip.selection import knapsack
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
@@ -162,7 +161,7 @@ class CodeCompressor:
         code_at = [i for i, s in enumerate(segments) if self._is_code(s)]
         if total == 0 or target >= total or not code_at:
             why = "no code segment to compress" if not code_at else "the budget keeps the whole input"
-            return unchanged_result(segments, counts, self.name, target, why, started)
+            return CompressionResult.unchanged(segments, counts, self.name, target, why, started)
         files = [self._parse(segments[i]) for i in code_at]
         fixed = total - sum(counts[i] for i in code_at)
         try:
@@ -170,7 +169,7 @@ class CodeCompressor:
         except ConfigurationError:
             raise
         except Exception as exc:  # a run-time failure must not lose the request
-            return unchanged_result(
+            return CompressionResult.unchanged(
                 segments, counts, self.name, target,
                 f"compression failed ({type(exc).__name__}: {exc}); the input is unchanged", started,
             )  # fmt: skip
@@ -185,7 +184,7 @@ class CodeCompressor:
             results.append(SegmentResult(segment, text, spans, count, after, dropped=not text.strip()))
         after = sum(r.tokens_after for r in results)
         if after >= total:
-            return unchanged_result(
+            return CompressionResult.unchanged(
                 segments, counts, self.name, target, "compression would not shorten the code", started
             )
         reason: str | None = None

@@ -46,7 +46,7 @@ from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Chooser", "ExtractiveCompressor", "Priority", "compress_extractive", "unchanged_result"]
+__all__ = ["Chooser", "ExtractiveCompressor", "Priority", "compress_extractive"]
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def compress_extractive(
     target = budget.resolve(total)
 
     def unchanged(reason: str) -> CompressionResult:
-        return unchanged_result(segments, counts, name, target, reason, started)
+        return CompressionResult.unchanged(segments, counts, name, target, reason, started)
 
     skip = _nothing_to_gain(total, target, min_tokens)
     if skip is not None:
@@ -358,34 +358,6 @@ def _repair(
     if -error > one_unit and may_add:
         return add_best(keep, scores, costs, -error * scale)
     return False
-
-
-def unchanged_result(
-    segments: Sequence[Segment],
-    counts: Sequence[int],
-    name: str,
-    target: int,
-    reason: str,
-    started: float,
-) -> CompressionResult:
-    """The result that hands the input back untouched (``ratio == 1.0``) with a reason."""
-    results = tuple(
-        SegmentResult(
-            segment=s,
-            text=s.text,
-            spans=((0, len(s.text)),) if s.text else (),
-            tokens_before=c,
-            tokens_after=c,
-        )
-        for s, c in zip(segments, counts, strict=True)
-    )
-    return CompressionResult(
-        segments=results,
-        compressor=name,
-        target_tokens=target,
-        elapsed_s=time.perf_counter() - started,
-        reason=reason,
-    )
 
 
 def _segment_results(

@@ -32,7 +32,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from contextzip.compressors.extractive import ExtractiveCompressor, unchanged_result
+from contextzip.compressors.extractive import ExtractiveCompressor
 from contextzip.compressors.units import UnitTable, is_compressible
 from contextzip.errors import ConfigurationError, ContextZipError
 from contextzip.resources import resolve_token_classifier
@@ -240,7 +240,7 @@ class TokenClassifierCompressor(ExtractiveCompressor):
             raise  # a setup problem (no model, bad option) is the caller's to fix, as in the driver
         except Exception as exc:  # a run-time failure must not lose the request
             reason = f"compression failed ({type(exc).__name__}: {exc}); the input is unchanged"
-            return unchanged_result(segments, counts, self.name, target, reason, started)
+            return CompressionResult.unchanged(segments, counts, self.name, target, reason, started)
         rate = self.context_level_rate or (target / total + 1.0) / 2.0
         document_tokens = sum(counts[i] for i in documents)
         kept: set[int] = set()

@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from contextzip.compressors.code import CodeCompressor
-from contextzip.compressors.extractive import unchanged_result
 from contextzip.compressors.units import is_compressible
 from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.memo import LRU
@@ -85,7 +84,7 @@ class DocumentRanker:
         movable = [i for i, s in enumerate(segments) if is_compressible(s)]
         if total == 0 or target >= total or len(movable) < 2:
             reason = "nothing to drop: the budget keeps everything, or there are fewer than two documents"
-            return unchanged_result(segments, counts, self.name, target, reason, started)
+            return CompressionResult.unchanged(segments, counts, self.name, target, reason, started)
         fixed = total - sum(counts[i] for i in movable)
         order = self._ranked([segments[i].text for i in movable], query)
         priority = np.full(len(movable), -np.inf)
