@@ -31,7 +31,7 @@ from contextzip.protocol import Compressor, get_compressor
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
 from contextzip.types import Budget, Segment
 
-__all__ = ["load_results", "parse_method", "run_eval"]
+__all__ = ["load_results", "parse_method", "run_eval", "sample_segments"]
 
 logger = logging.getLogger(__name__)
 
@@ -217,12 +217,7 @@ def _evaluate(
         tokens_before = tokens_after = sum(counter.count(d) for d in sample.documents)
         seconds, reason = 0.0, None
     else:
-        path = sample.meta.get("path")
-        segments = [
-            Segment(document, kind=sample.kind, id=str(i), meta={"path": path} if path else {})
-            for i, document in enumerate(sample.documents)
-        ]
-        compressed = compressor.compress(segments, query=sample.question, budget=Budget(rate=rate))
+        compressed = compressor.compress(sample_segments(sample), query=sample.question, budget=Budget(rate=rate))
         context = compressed.text
         tokens_before, tokens_after = compressed.tokens_before, compressed.tokens_after
         seconds, reason = compressed.elapsed_s, compressed.reason
@@ -250,6 +245,15 @@ def _evaluate(
             kind: list(pair) for kind, pair in identifier_retention(sample.context, context).items()
         },
     )
+
+
+def sample_segments(sample: QASample) -> list[Segment]:
+    """The segments a compressor gets for ``sample``: one per document, with its kind and path."""
+    path = sample.meta.get("path")
+    return [
+        Segment(document, kind=sample.kind, id=str(i), meta={"path": path} if path else {})
+        for i, document in enumerate(sample.documents)
+    ]
 
 
 def _presence(context: str, sample: QASample) -> float:
