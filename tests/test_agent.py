@@ -205,12 +205,12 @@ def test_the_registered_compressor_reduces_segments_by_kind() -> None:
 def test_a_reducer_that_fails_leaves_its_text_and_the_rest_is_still_compressed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from contextzip.compressors import agent as agent_module
+    from contextzip.compressors.reducers import REDUCERS
 
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("reducer crashed")
 
-    monkeypatch.setattr(agent_module, "reduce_log", broken)
+    monkeypatch.setitem(REDUCERS, "log", broken)
     messages = trajectories()[0].messages  # json-decoder: grep output (a log) and decoder.py (code)
     out = AgentCompressor(relevance="lexical", keep_last_turns=1).compress_messages(messages)
     assert out.messages[5]["content"] == messages[5]["content"]  # the grep output, untouched

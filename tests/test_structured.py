@@ -7,7 +7,7 @@ import json
 import json.decoder
 from pathlib import Path
 
-from contextzip.compressors.structured import (
+from contextzip.compressors.reducers import (
     DROPPED_KEY,
     lexical_relevance,
     log_template,
@@ -75,7 +75,7 @@ def pydoc_page(module: str) -> str:
 
 
 def test_html_becomes_its_block_tree_and_keeps_the_relevant_section() -> None:
-    from contextzip.compressors.structured import html_blocks, reduce_html
+    from contextzip.compressors.reducers import html_blocks, reduce_html
 
     page = pydoc_page("textwrap")
     blocks = html_blocks(page)
@@ -90,7 +90,7 @@ def test_html_becomes_its_block_tree_and_keeps_the_relevant_section() -> None:
 
 
 def test_outline_keeps_the_chain_above_a_kept_line() -> None:
-    from contextzip.compressors.structured import reduce_outline
+    from contextzip.compressors.reducers import reduce_outline
 
     tree = "\n".join(
         ["RootWebArea 'Shop'"]
@@ -133,7 +133,7 @@ def test_a_real_test_run_log_keeps_its_failure(tmp_path) -> None:
 
 
 def test_a_traceback_s_exception_line_is_kept_in_a_long_log():
-    from contextzip.compressors.structured import lexical_relevance, reduce_log
+    from contextzip.compressors.reducers import lexical_relevance, reduce_log
     from contextzip.tokens import TokenCounter
 
     lines = [f"import time: {100 + i:>6} | {200 + i:>8} | module_{i}" for i in range(300)]
@@ -149,7 +149,7 @@ def test_the_best_matching_log_lines_keep_their_neighbours():
     import itertools
     import random
 
-    from contextzip.compressors.structured import lexical_relevance, reduce_log
+    from contextzip.compressors.reducers import lexical_relevance, reduce_log
     from contextzip.tokens import TokenCounter
 
     names = ["".join(p) for p in itertools.product("abcdefghij", "klmnopqrst", "uvwxyz")][:300]
@@ -169,7 +169,8 @@ def test_a_rare_query_word_outweighs_the_common_ones_every_line_has() -> None:
 
 
 def test_a_long_paragraph_before_a_table_is_not_the_label_its_cells_need() -> None:
-    from contextzip.compressors.structured import LABEL_TOKENS, reduce_html
+    from contextzip.compressors.reducers import reduce_html
+    from contextzip.compressors.reducers.lines import LABEL_TOKENS
 
     paragraph = " ".join(f"Sentence {i} of a long module docstring about databases." for i in range(60))
     rows = "".join(f"<dt>helper_{i}(path, flag='r')</dt><dd>Helper {i}.</dd>" for i in range(30))
@@ -191,7 +192,7 @@ def numbered_view(path: str, first: int, count: int) -> str:
 
 def test_a_numbered_source_view_keeps_its_definitions_and_what_each_kept_line_sits_in() -> None:
     from contextzip.compressors.agent import sniff_kind
-    from contextzip.compressors.structured import LISTING_LANDMARK, reduce_outline
+    from contextzip.compressors.reducers import LISTING_LANDMARK, reduce_outline
 
     total = len(Path(json.decoder.__file__).read_text(encoding="utf-8").splitlines())
     header = f"[File: {json.decoder.__file__} ({total} lines total)]"

@@ -41,15 +41,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from contextzip.compressors.structured import (
+from contextzip.compressors.reducers import (
     LINE_NUMBER,
-    LISTING_LANDMARK,
+    REDUCERS,
     Relevance,
     lexical_relevance,
-    reduce_html,
-    reduce_json,
     reduce_log,
-    reduce_outline,
+    reducer_for,
 )
 from contextzip.compressors.units import fenced_blocks
 from contextzip.errors import ConfigurationError
@@ -533,25 +531,14 @@ class AgentCompressor:
         remembered = self._memo.get(key)
         if remembered is not None:
             return remembered
-        kind = (
-            kind
-            if kind in ("json", "html", "axtree", "listing", "code", "log")
-            else sniff_kind(text, arguments)
-        )
+        kind = kind if kind in (*REDUCERS, "code") else sniff_kind(text, arguments)
         relevance = self._relevance([q for q in query if q.strip()])
-        if kind == "json":
-            reduced = reduce_json(text, budget=budget, relevance=relevance, keep=keep, counter=self.counter)
-        elif kind == "html":
-            reduced = reduce_html(text, budget=budget, relevance=relevance, keep=keep, counter=self.counter)
-        elif kind in ("axtree", "listing"):
-            reduced = reduce_outline(
-                text, budget=budget, relevance=relevance, keep=keep, counter=self.counter,
-                landmarks=LISTING_LANDMARK if kind == "listing" else None,
-            )  # fmt: skip
-        elif kind == "code":
+        # without a model, prose is pruned line by line like a log
+        reducer = reducer_for(kind) or (reduce_log if self.relevance == "lexical" else None)
+        if kind == "code":
             reduced = self._reduce_code(text, budget, " ".join(query), arguments)
-        elif kind == "log" or self.relevance == "lexical":
-            reduced = reduce_log(text, budget=budget, relevance=relevance, keep=keep, counter=self.counter)
+        elif reducer is not None:
+            reduced = reducer(text, budget=budget, relevance=relevance, keep=keep, counter=self.counter)
         else:
             reduced = self._reduce_prose(text, budget, " ".join(query), keep)
         digest = _digest(text)

@@ -217,7 +217,9 @@ def _evaluate(
         tokens_before = tokens_after = sum(counter.count(d) for d in sample.documents)
         seconds, reason = 0.0, None
     else:
-        compressed = compressor.compress(sample_segments(sample), query=sample.question, budget=Budget(rate=rate))
+        compressed = compressor.compress(
+            sample_segments(sample), query=sample.question, budget=Budget(rate=rate)
+        )
         context = compressed.text
         tokens_before, tokens_after = compressed.tokens_before, compressed.tokens_after
         seconds, reason = compressed.elapsed_s, compressed.reason
