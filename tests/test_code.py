@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from contextzip import Budget, Segment
-from contextzip.code_chunks import call_graph, language_for, parse_code, syntax_errors
-from contextzip.compressors.code import CodeCompressor, check_valid, dynamic_ratios, identifier_words
+from contextzip.compressors.code import (
+    CodeCompressor,
+    call_graph,
+    check_valid,
+    dynamic_ratios,
+    identifier_words,
+    language_for,
+    parse_code,
+    syntax_errors,
+)
 from contextzip.errors import ConfigurationError
 from contextzip.selection import knapsack
 
@@ -300,7 +308,7 @@ def test_a_class_kept_for_its_method_drops_its_long_docstring() -> None:
 @pytest.mark.slow
 def test_block_boundaries_read_only_the_function_being_trimmed() -> None:
     from contextzip.causal_lm import CausalLM
-    from contextzip.compressors import code as code_module
+    from contextzip.compressors.code.scoring import surprisal_jumps
 
     source = (
         "def first(x):\n    y = x + 1\n    z = y * 2\n    return z\n\n\n" + "def other():\n    pass\n" * 200
@@ -317,20 +325,20 @@ def test_block_boundaries_read_only_the_function_being_trimmed() -> None:
         return real(text, words)
 
     lm.surprisal = spy  # type: ignore[method-assign]
-    code_module._surprisal_jumps(lm, parsed, starts, first.statements[-1][1])
+    surprisal_jumps(lm, parsed, starts, first.statements[-1][1])
     assert read == ["    y = x + 1\n    z = y * 2\n    return z\n"]
 
 
 @pytest.mark.slow
 def test_the_instruction_makes_the_helper_it_describes_the_expected_call() -> None:
     from contextzip.causal_lm import CausalLM
-    from contextzip.compressors.code import _call_pmi
+    from contextzip.compressors.code.scoring import call_pmi
 
     instruction = (
         "def total_price(items, coupon):\n"
         '    """Sum the item prices, then apply_discount for the coupon and round_cents."""'
     )
     calls = ["apply_discount(", "self.close_socket(", None, "round_cents("]
-    pmi = _call_pmi(CausalLM(), instruction, calls)
+    pmi = call_pmi(CausalLM(), instruction, calls)
     assert pmi[0] > pmi[1] and pmi[3] > pmi[1]
     assert pmi[2] == -np.inf  # a module block has no name to call

@@ -44,7 +44,7 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-from contextzip.code_chunks import Chunk, CodeFile, parse_code
+from contextzip.compressors.code import Chunk, CodeFile, parse_code
 from contextzip.errors import ConfigurationError, MissingDependencyError
 from contextzip.eval.types import QASample
 from contextzip.tokens import TokenCounter
@@ -145,7 +145,7 @@ def code_dependency_samples(
 
 def python_callees(text: str) -> dict[int, list[str]]:
     """For each function of ``text`` (by the 0-based first line of its definition, decorators
-    included, as :attr:`~contextzip.code_chunks.Chunk.definition_line`), the names of the
+    included, as :attr:`~contextzip.compressors.code.Chunk.definition_line`), the names of the
     module's functions it calls, sorted (see the module docs for what counts).
 
     Example:

@@ -21,149 +21,24 @@ what dependency closure needs (:func:`call_graph`).
 
 from __future__ import annotations
 
-import functools
-import importlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Any
 
-from contextzip.errors import ConfigurationError
+from contextzip.compressors.code.languages import LANGUAGES, LanguageSpec, language_for, tree_parser
 
-__all__ = [
-    "LANGUAGES",
-    "Chunk",
-    "CodeFile",
-    "LanguageSpec",
-    "call_graph",
-    "language_for",
-    "parse_code",
-    "syntax_errors",
-]
-
-
-@dataclass(frozen=True)
-class LanguageSpec:
-    """How one language's syntax tree is cut into chunks.
-
-    Attributes:
-        name: The language name a caller passes.
-        extensions: File extensions that select it.
-        grammar: ``"module:function"`` returning the tree-sitter language pointer.
-        functions: Node types of function definitions.
-        containers: Node types whose body holds member definitions (classes, impls, ...).
-        wrappers: Node types that wrap one definition (decorators, ``export``, templates).
-        calls: Node types of calls.
-        comment: The line-comment prefix for elision markers.
-        comment_types: Node types of comments.
-    """
-
-    name: str
-    extensions: tuple[str, ...]
-    grammar: str
-    functions: frozenset[str]
-    containers: frozenset[str]
-    wrappers: frozenset[str] = frozenset()
-    calls: frozenset[str] = frozenset({"call_expression"})
-    comment: str = "//"
-    comment_types: frozenset[str] = frozenset({"comment"})
-
-
-def _spec(
-    name: str,
-    extensions: str,
-    grammar: str,
-    functions: str,
-    containers: str,
-    *,
-    wrappers: str = "",
-    calls: str = "call_expression",
-    comment: str = "//",
-    comment_types: str = "comment",
-) -> LanguageSpec:
-    words = str.split
-    return LanguageSpec(
-        name, tuple(words(extensions)), grammar, frozenset(words(functions)), frozenset(words(containers)),
-        frozenset(words(wrappers)), frozenset(words(calls)), comment, frozenset(words(comment_types)),
-    )  # fmt: skip
-
-
-_JS_FUNCTIONS = "function_declaration generator_function_declaration method_definition"
-LANGUAGES: dict[str, LanguageSpec] = {
-    spec.name: spec
-    for spec in (
-        _spec(
-            "python",
-            ".py .pyi",
-            "tree_sitter_python:language",
-            "function_definition",
-            "class_definition",
-            wrappers="decorated_definition",
-            calls="call",
-            comment="#",
-        ),
-        _spec(
-            "javascript",
-            ".js .mjs .cjs .jsx",
-            "tree_sitter_javascript:language",
-            _JS_FUNCTIONS,
-            "class_declaration class",
-            wrappers="export_statement",
-        ),
-        _spec(
-            "typescript",
-            ".ts .mts .cts",
-            "tree_sitter_typescript:language_typescript",
-            _JS_FUNCTIONS + " function_signature abstract_method_signature",
-            "class_declaration abstract_class_declaration interface_declaration",
-            wrappers="export_statement",
-        ),
-        _spec(
-            "tsx",
-            ".tsx",
-            "tree_sitter_typescript:language_tsx",
-            _JS_FUNCTIONS,
-            "class_declaration abstract_class_declaration interface_declaration",
-            wrappers="export_statement",
-        ),
-        _spec(
-            "java",
-            ".java",
-            "tree_sitter_java:language",
-            "method_declaration constructor_declaration",
-            "class_declaration interface_declaration enum_declaration record_declaration",
-            calls="method_invocation object_creation_expression",
-            comment_types="line_comment block_comment",
-        ),
-        _spec("go", ".go", "tree_sitter_go:language", "function_declaration method_declaration", ""),
-        _spec(
-            "rust",
-            ".rs",
-            "tree_sitter_rust:language",
-            "function_item function_signature_item",
-            "impl_item trait_item mod_item",
-            calls="call_expression macro_invocation",
-            comment_types="line_comment block_comment",
-        ),
-        _spec("c", ".c .h", "tree_sitter_c:language", "function_definition", ""),
-        _spec(
-            "cpp",
-            ".cc .cpp .cxx .hpp .hh .hxx",
-            "tree_sitter_cpp:language",
-            "function_definition",
-            "class_specifier struct_specifier namespace_definition",
-            wrappers="template_declaration",
-        ),
-    )  # fmt: skip
-}
+__all__ = ["Chunk", "CodeFile", "call_graph", "parse_code"]
 
 #: Arrow functions and function expressions bound to a name count as functions.
 _BOUND_FUNCTIONS = frozenset({"arrow_function", "function_expression", "function"})
+
 _BODY_TYPES = frozenset(
     {"class_body", "declaration_list", "interface_body", "enum_body", "block", "field_declaration_list"}
 )
+
 _IDENTIFIERS = frozenset({"identifier", "field_identifier", "property_identifier", "type_identifier"})
+
 _REGEX_DEFINITION = re.compile(
     r"^(?:(?:export|public|private|protected|static|async|pub|abstract|final|def|override)\s+)*"
     r"(?:def|class|function|fn|func|fun|sub|proc|module|interface|struct|impl|trait|procedure)\b\s*([\w$.]*)",
@@ -230,46 +105,11 @@ class CodeFile:
         return found
 
 
-def language_for(path: str | None, language: str | None = None) -> str | None:
-    """The language of ``path`` by extension, or ``language`` when given (checked).
-
-    Example:
-        >>> language_for("src/app.tsx"), language_for("lib.rs"), language_for("notes.txt")
-        ('tsx', 'rust', None)
-    """
-    if language is not None:
-        if language not in LANGUAGES and language != "text":
-            raise ConfigurationError(
-                f"unknown language {language!r}; choose one of {', '.join(sorted(LANGUAGES))} "
-                "(other languages are chunked by a regex fallback when language is not given)"
-            )
-        return language if language in LANGUAGES else None
-    if not path:
-        return None
-    suffix = PurePath(path).suffix.lower()
-    return next((name for name, spec in LANGUAGES.items() if suffix in spec.extensions), None)
-
-
-@functools.cache
-def _parser(language: str) -> Any | None:
-    """A tree-sitter parser for ``language``, or None when its grammar package is missing."""
-    try:
-        import tree_sitter
-    except ImportError:
-        return None
-    module, _, attribute = LANGUAGES[language].grammar.partition(":")
-    try:
-        pointer = getattr(importlib.import_module(module), attribute)()
-    except ImportError:
-        return None
-    return tree_sitter.Parser(tree_sitter.Language(pointer))
-
-
 def parse_code(text: str, *, path: str | None = None, language: str | None = None) -> CodeFile:
     """Cut ``text`` into chunks (tree-sitter when the language's grammar is installed)."""
     name = language_for(path, language)
     lines = tuple(text.splitlines(keepends=True))
-    parser = _parser(name) if name else None
+    parser = tree_parser(name) if name else None
     if name is None or parser is None:
         return CodeFile(text, name or "text", lines, _regex_chunks(text, lines), parsed=False)
     source = text.encode("utf-8")
@@ -279,17 +119,6 @@ def parse_code(text: str, *, path: str | None = None, language: str | None = Non
     return CodeFile(text, name, lines, builder.finish())
 
 
-def syntax_errors(text: str, language: str) -> int:
-    """How many error or missing nodes tree-sitter finds in ``text`` (0 for valid code)."""
-    parser = _parser(language) if language in LANGUAGES else None
-    if parser is None:
-        return 0
-    root = parser.parse(text.encode("utf-8")).root_node
-    if not root.has_error:
-        return 0
-    return sum(1 for node in _walk(root) if node.is_error or node.is_missing)
-
-
 def call_graph(code: CodeFile) -> dict[int, set[int]]:
     """For each chunk, the chunks defining a name it calls (calls to itself left out)."""
     definitions = code.definitions()
@@ -297,14 +126,6 @@ def call_graph(code: CodeFile) -> dict[int, set[int]]:
     for index, chunk in enumerate(code.chunks):
         graph[index] = {d for name in chunk.calls for d in definitions.get(name, ()) if d != index}
     return graph
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
 
 
 class _ChunkBuilder:
