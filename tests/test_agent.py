@@ -273,7 +273,7 @@ def test_one_compressor_shared_by_threads_gives_each_the_same_bytes_as_alone(mon
     # The proxy shares one compressor between its worker threads. With a one-entry memo whose
     # dict yields mid-operation, every thread evicts what another is reading: an unlocked memo
     # raises KeyError here (it did before the memos took a lock).
-    import contextzip.compressors.agent as agent_module
+    import contextzip.compressors.agent.compressor as agent_module
     import contextzip.memo as memo_module
 
     monkeypatch.setattr(agent_module, "MEMO_SIZE", 1)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Relevance", "lexical_relevance", "weigh"]
+__all__ = ["Relevance", "lexical_relevance", "mixed_relevance", "weigh"]
 
 #: Scores for texts, higher kept first.
 Relevance = Callable[[Sequence[str]], "np.ndarray"]
@@ -40,6 +40,26 @@ def lexical_relevance(query: str | None) -> Relevance:
         frequency = Counter(w for held in found for w in held)
         weight = {w: math.log((len(texts) + 1) / n) for w, n in frequency.items()}
         return np.array([sum(weight[w] for w in sorted(held)) for held in found], dtype=np.float64)
+
+    return score
+
+
+def mixed_relevance(query: Sequence[str], *, model: str | None = None) -> Relevance:
+    """Scores texts by their best embedding similarity to any query text, plus half their share
+    of the query words (:func:`lexical_relevance`, scaled to the best text's)."""
+    from contextzip.embeddings import get_encoder
+
+    lexical = lexical_relevance(" ".join(query))
+    encoder = get_encoder(model)
+
+    def score(texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        words = lexical(texts)
+        top = float(words.max()) if len(words) else 0.0
+        words = words / top if top > 0 else words
+        similarity = encoder.encode(list(texts)) @ encoder.encode(query).T
+        return np.round(similarity.max(axis=1) + 0.5 * words, 6)
 
     return score
 

@@ -1,62 +1,34 @@
-"""Plan-aware agent-state compression (PAACE-style), structure-aware and cache-stable.
-
-An agent's history is mostly tool output it has read once. :class:`AgentCompressor`
-shrinks the old outputs by what the *next steps of the plan* and the task still need, and
-leaves the rest of the conversation alone:
-
-* never changed: system and developer messages, the task (the first user message), the
-  latest user message, the last ``keep_last_turns`` turns, and every tool call (its id, name
-  and arguments); only texts are rewritten, so each result stays paired with its call and
-  the conversation stays valid for its API (:mod:`contextzip.messages`);
-* compressed: tool results older than that, and long user-supplied documents in between,
-  each to ``rate`` of its tokens, by a reducer that keeps its structure — JSON stays valid
-  JSON, logs collapse by template and keep errors, HTML becomes its pruned block tree,
-  accessibility trees and listings keep the nesting of what they keep, source files go
-  through the code compressor, prose through MIG;
-* the relevance target of a result is its own tool call, the next ``next_steps`` steps of
-  the plan (given, or read from numbered lists, checkboxes, ``Plan:`` sections and TODOs in
-  the assistant's messages) and the task; identifiers, paths, URLs, numbers and error lines
-  that the assistant quotes afterwards are kept;
-* an output seen before (same bytes) becomes a pointer to its first occurrence, and every
-  compressed text ends with a marker carrying the original's content hash
-  (``cz:0123456789ab``); :meth:`AgentCompressor.retrieve` returns the original.
-
-Cache stability: with ``horizon="next"`` (the default) a result is compressed only from
-what the conversation held when the assistant answered it (its call, the plan then, the
-facts that answer quoted), so once it leaves the protected window a client that re-sends
-the history gets the same bytes every turn, and a provider's prompt cache keeps hitting.
-``horizon="all"`` reads the current plan and every later message instead (better
-retention, bytes change as the plan moves); with ``threshold_tokens`` set, nothing is
-compressed until the conversation grows past it (compaction).
-"""
+"""The agent compressor (see :mod:`contextzip.compressors.agent`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from contextzip.compressors.reducers import (
-    LINE_NUMBER,
-    REDUCERS,
-    Relevance,
-    lexical_relevance,
-    reduce_log,
-    reducer_for,
+from contextzip.compressors.agent.history import (
+    AgentResult,
+    arguments_between,
+    content_hash,
+    first_user_part,
+    horizon_end,
+    kept_line_spans,
+    latest_user_part,
+    message_texts,
 )
-from contextzip.compressors.units import fenced_blocks
+from contextzip.compressors.agent.kinds import CODE_PATH, sniff_kind
+from contextzip.compressors.agent.plan import extract_plan, referenced_facts
+from contextzip.compressors.reducers import REDUCERS, Relevance, lexical_relevance, reduce_log, reducer_for
+from contextzip.compressors.reducers.scoring import mixed_relevance
 from contextzip.errors import ConfigurationError
 from contextzip.memo import LRU
 from contextzip.messages import (
     Part,
     Path,
     Shape,
-    ToolCall,
     conversation_parts,
     detect_shape,
     message_roles,
@@ -67,45 +39,20 @@ from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from contextzip.protocol import Compressor
 
-__all__ = ["AgentCompressor", "AgentResult", "PlanStep", "extract_plan", "referenced_facts", "sniff_kind"]
+__all__ = ["MEMO_SIZE", "AgentCompressor"]
 
 logger = logging.getLogger(__name__)
 
 HORIZONS = ("next", "all")
+
 PROSE = ("mig", "mig-tokens")
+
 RELEVANCE = ("embedding", "lexical")
 
-_CHECKBOX = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*\[( |x|X)\]\s+(.+?)\s*$")
-_NUMBERED = re.compile(r"^\s*(?:step\s+)?(\d+)[.):]\s+(.+?)\s*$", re.I)
-_BULLET = re.compile(r"^\s*[-*+]\s+(.+?)\s*$")
-_TODO = re.compile(r"^\s*(?:[-*+]\s*)?TODO:?\s+(.+?)\s*$")
-_DONE_MARK = re.compile(r"(✓|✔|✅|~~|\(done\)|\[done\]|\bDONE\b)")
-_STEP_DONE = re.compile(r"\bstep\s+(\d+)\b[^.\n]{0,40}?\b(done|complete[d]?|finished)\b", re.I)
-
-_FACT_PATTERNS = (
-    re.compile(r"https?://[^\s)\"'<>\]]+"),  # URLs
-    re.compile(r"(?:[\w.-]+/)+[\w.-]+"),  # paths
-    re.compile(r"\b[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+\b"),  # dotted names
-    re.compile(r"\b[a-z]+_[a-z0-9_]+\b|\b[a-z]+[A-Z]\w*\b|\b[A-Z][a-z]+[A-Z]\w*\b"),  # snake / camel case
-    re.compile(r"\b\d[\d.:,-]{2,}\d\b|\b\d{3,}\b"),  # numbers of three digits and more, versions, times
-    re.compile(r"`([^`\n]{3,80})`"),  # quoted code
-)
-_CODE_PATH = re.compile(r"[\w./-]+\.(?:py|pyi|js|jsx|mjs|ts|tsx|java|go|rs|c|h|cc|cpp|hpp|cs|rb|php)\b")
-_GREP_LINE = re.compile(r"^(?:[^\s:]+:)?\d+[:-]")
-_AXTREE_ROLES = (
-    "RootWebArea|WebArea|link|button|textbox|heading|StaticText|combobox|checkbox|menuitem|list|listitem|"
-    "img|generic|navigation|main|region"
-)
-_AXTREE_LINE = re.compile(rf"^\s*(?:\[\d+\]\s+)?(?:{_AXTREE_ROLES})\b")
-_HTML = re.compile(r"<(?:!doctype\s+html|html|body|div|p|table|ul|section|article)\b", re.I)
-_MD_HEADING = re.compile(r"^#{1,6} \S", re.M)
-_MD_MARKUP = re.compile(r"\]\(|\*\*\S|^[ \t]*[-*] \S", re.M)
-
 _QUESTION = re.compile(r"\?(?:[\s\"'`)*_]|$)")  # a question mark that ends a sentence, not a URL's
+
 _PARAGRAPH = re.compile(r"(?:[^\n]*\S[^\n]*(?:\n|$))+")  # a run of non-blank lines
 
 #: A prompt's first or last paragraph up to this many tokens is an instruction or a question.
@@ -113,167 +60,6 @@ EDGE_TOKENS = 120
 
 #: Tool results and documents shorter than this are left alone.
 DEFAULT_MIN_TOKENS = 200
-
-
-@dataclass(frozen=True)
-class PlanStep:
-    """One step of an agent's plan and whether it is marked done."""
-
-    text: str
-    done: bool = False
-
-
-@dataclass(frozen=True)
-class AgentResult:
-    """The compressed conversation and what happened to it.
-
-    Attributes:
-        messages: The conversation, same shape and length as the input.
-        tokens_before: Tokens of every text in the input.
-        tokens_after: Tokens of every text in the output.
-        compressed: How many texts were rewritten.
-        deduplicated: How many of those became pointers to an earlier identical output.
-        plan: The remaining steps the relevance target used (for the latest result).
-        reason: Why nothing was compressed, when nothing was.
-    """
-
-    messages: list[Any]
-    tokens_before: int
-    tokens_after: int
-    compressed: int = 0
-    deduplicated: int = 0
-    plan: tuple[str, ...] = ()
-    reason: str | None = None
-    details: tuple[dict[str, Any], ...] = field(default=(), repr=False)
-
-    @property
-    def ratio(self) -> float:
-        """Tokens before over tokens after."""
-        return self.tokens_before / self.tokens_after if self.tokens_after else 1.0
-
-
-def extract_plan(texts: Sequence[str]) -> list[PlanStep]:
-    """The latest plan written in ``texts`` (oldest first): its steps, each marked done or not.
-
-    A plan is a checkbox list (``- [ ] step``), a numbered list, the bullets under a
-    ``Plan:`` line, or ``TODO`` lines. Later texts that say ``step 2 done`` (or tick a box)
-    mark steps done.
-
-    Example:
-        >>> plan = extract_plan(["Plan:\\n1. grep for the parser\\n2. read parser.py\\n3. fix the bug",
-        ...                      "Step 1 done: found it in src/parser.py"])
-        >>> [(s.text, s.done) for s in plan]
-        [('grep for the parser', True), ('read parser.py', False), ('fix the bug', False)]
-    """
-    plan: list[PlanStep] = []
-    found_at = -1
-    for position in range(len(texts) - 1, -1, -1):
-        plan = _plan_in(texts[position])
-        if len(plan) >= 2:
-            found_at = position
-            break
-    if found_at < 0:
-        return []
-    done = {int(n) for text in texts[found_at:] for n, _ in _STEP_DONE.findall(text)}
-    return [PlanStep(s.text, s.done or (n + 1) in done) for n, s in enumerate(plan)]
-
-
-def _plan_in(text: str) -> list[PlanStep]:
-    lines = text.splitlines()
-    boxes = [m for m in (_CHECKBOX.match(line) for line in lines) if m]
-    if len(boxes) >= 2:
-        return [PlanStep(m.group(2), m.group(1) != " ") for m in boxes]
-    numbered = [m for m in (_NUMBERED.match(line) for line in lines) if m]
-    if len(numbered) >= 2:
-        return [
-            PlanStep(_DONE_MARK.sub("", m.group(2)).strip(), bool(_DONE_MARK.search(m.group(2))))
-            for m in numbered
-        ]
-    for at, line in enumerate(lines):
-        if re.match(r"^\s*(?:#+\s*)?plan\s*:?\s*$", line, re.I):
-            bullets = []
-            for below in lines[at + 1 :]:
-                match = _BULLET.match(below)
-                if not match:
-                    if below.strip():
-                        break
-                    continue
-                bullets.append(PlanStep(match.group(1)))
-            if len(bullets) >= 2:
-                return bullets
-    return [PlanStep(m.group(1)) for m in (_TODO.match(line) for line in lines) if m]
-
-
-def referenced_facts(texts: Sequence[str]) -> list[str]:
-    """Identifiers, paths, URLs, numbers and quoted code that ``texts`` mention, in first-seen order.
-
-    Example:
-        >>> referenced_facts(["The bug is in src/app/cache.py line 214, see parse_header()."])
-        ['src/app/cache.py', 'parse_header', '214']
-    """
-    seen: dict[str, None] = {}
-    for text in texts:
-        for pattern in _FACT_PATTERNS:
-            for match in pattern.finditer(text):
-                fact = (match.group(1) if pattern.groups else match.group(0)).strip(".,;:")
-                if len(fact) >= 3 and not any(fact != other and fact in other for other in seen):
-                    seen.setdefault(fact, None)
-    return list(seen)
-
-
-def sniff_kind(text: str, call_arguments: str = "") -> str:
-    """What a tool output is: ``json``, ``html``, ``axtree``, ``listing`` (numbered source lines),
-    ``code``, ``log`` (lines) or ``text``.
-
-    Markdown (a README with code fences) is ``text``, not ``log``.
-
-    Example:
-        >>> sniff_kind('{"ok": true}'), sniff_kind("def f():\\n    return 1\\n", '{"path": "f.py"}')
-        ('json', 'code')
-    """
-    stripped = text.strip()
-    if stripped[:1] in "{[":
-        try:
-            json.loads(stripped)
-            return "json"
-        except json.JSONDecodeError:
-            pass
-    lines = [line for line in stripped.splitlines() if line.strip()]
-    if _markdown(stripped):  # a README with some HTML in it is still Markdown
-        return "text"
-    if _HTML.search(stripped[:2000]) and stripped.count("<") >= 5:
-        return "html"
-    if lines and sum(bool(_AXTREE_LINE.match(line)) for line in lines) >= 0.5 * len(lines):
-        return "axtree"
-    if len(lines) >= 8 and sum(bool(LINE_NUMBER.match(line)) for line in lines) >= 0.5 * len(lines):
-        return "listing"  # numbered source (an editor view, cat -n): a tree of def/class and statements
-    grep_like = sum(bool(_GREP_LINE.match(line)) for line in lines) >= 0.5 * len(lines) if lines else False
-    if _CODE_PATH.search(call_arguments) and not grep_like:
-        return "code"
-    if _wrapped_prose(stripped, lines):
-        return "text"
-    if len(lines) >= 8 and sum(len(line) < 200 for line in lines) >= 0.8 * len(lines):
-        return "log"
-    return "text"
-
-
-def _markdown(text: str) -> bool:
-    """A Markdown document (a README, docs): a closed code fence, or headings with links, bold or lists.
-
-    Its short lines are not a log's: it goes to the prose reducer, whose units keep each
-    small fenced block whole (a log reducer would keep the fences and drop the commands).
-    """
-    if any(text[end - 3 : end] in ("```", "~~~") for _, end in fenced_blocks(text)):
-        return True
-    return len(_MD_HEADING.findall(text)) >= 2 and _MD_MARKUP.search(text) is not None
-
-
-def _wrapped_prose(text: str, lines: Sequence[str]) -> bool:
-    """Hard-wrapped prose (Markdown, READMEs): long lines of words, few symbols or digits."""
-    words_per_line = sum(len(line.split()) for line in lines) / max(len(lines), 1)
-    letters = sum(c.isalpha() or c == " " for c in text) / max(len(text), 1)
-    return words_per_line >= 9 and letters >= 0.85
-
 
 #: How many compressed results, and originals behind markers, a compressor remembers.
 MEMO_SIZE = 4096
@@ -390,19 +176,19 @@ class AgentCompressor:
         if self.threshold_tokens and before <= self.threshold_tokens:
             why = f"{before} tokens, not above threshold_tokens={self.threshold_tokens}"
             return AgentResult(list(messages), before, before, reason=why)
-        texts_by_message = _texts_by_message(parts, len(messages))
+        texts_by_message = message_texts(parts, len(messages))
         assistants = [n for n, role in enumerate(message_roles(messages, shape)) if role == "assistant"]
         calls = list(tool_calls(messages, shape).values())
         protected = self._protected_messages(parts, assistants, len(messages))
         replacements: dict[Any, str] = {}
         details: list[dict[str, Any]] = []
         first_seen: dict[str, Part] = {}
-        first_user = _first_user(parts)
-        latest_user = _latest_user(parts)
+        first_user = first_user_part(parts)
+        latest_user = latest_user_part(parts)
         deduplicated = 0
         latest_plan: tuple[str, ...] = ()
         for part, count in zip(parts, counts, strict=True):
-            digest = _digest(part.text)
+            digest = content_hash(part.text)
             is_result = part.kind == "tool_result"
             earlier = first_seen.get(digest) if is_result else None
             if is_result:
@@ -422,14 +208,14 @@ class AgentCompressor:
                 deduplicated += 1
                 continue
             end = (
-                _horizon_end(assistants, part.message, len(messages))
+                horizon_end(assistants, part.message, len(messages))
                 if self.horizon == "next"
                 else len(messages)
             )
             steps = self._steps(texts_by_message, part, end, plan)
             latest_plan = tuple(steps)
             later = [t for m in range(part.message + 1, end) for t in texts_by_message[m]]
-            later += _call_arguments(calls, part.message + 1, end)
+            later += arguments_between(calls, part.message + 1, end)
             keep = [fact for fact in referenced_facts(later) if fact in part.text]
             task = texts_by_message[first_user][0] if first_user is not None else ""
             call = f"{part.call.name} {part.call.arguments}" if part.call else ""
@@ -495,7 +281,7 @@ class AgentCompressor:
             path = str(segment.meta.get("path", "")) if segment.meta else ""
             text = self._reduce(segment.text, count, [query or ""], [], path, kind=segment.kind, share=share)
             text = text if self.counter.count(text) < count else segment.text
-            spans = _line_spans(segment.text, text)
+            spans = kept_line_spans(segment.text, text)
             results.append(SegmentResult(segment, text, spans, count, self.counter.count(text)))
         return CompressionResult(tuple(results), self.name, target, time.perf_counter() - started)
 
@@ -527,7 +313,7 @@ class AgentCompressor:
         rate = self.rate if share is None else share
         budget = max(int(count * rate), 16)
         config = [self.relevance, self.model, self.prose]
-        key = _digest(json.dumps([text, query, keep, arguments, kind, budget, config]))
+        key = content_hash(json.dumps([text, query, keep, arguments, kind, budget, config]))
         remembered = self._memo.get(key)
         if remembered is not None:
             return remembered
@@ -541,7 +327,7 @@ class AgentCompressor:
             reduced = reducer(text, budget=budget, relevance=relevance, keep=keep, counter=self.counter)
         else:
             reduced = self._reduce_prose(text, budget, " ".join(query), keep)
-        digest = _digest(text)
+        digest = content_hash(text)
         marker = f"[contextzip: {count:,} → {self.counter.count(reduced):,} tokens; original: cz:{digest}]"
         result = f"{reduced}\n{marker}" if share is None else reduced
         self._memo.set(key, result)
@@ -574,28 +360,14 @@ class AgentCompressor:
         return f"{text[:start]}{lead}{reduced}{trail}{text[end:]}"
 
     def _relevance(self, query: list[str]) -> Relevance:
-        lexical = lexical_relevance(" ".join(query))
         if self.relevance == "lexical" or not query:
-            return lexical
-        from contextzip.embeddings import get_encoder
-
-        encoder = get_encoder(self.model)
-
-        def score(texts: Sequence[str]) -> np.ndarray:
-            import numpy as np
-
-            words = lexical(texts)
-            top = float(words.max()) if len(words) else 0.0
-            words = words / top if top > 0 else words
-            similarity = encoder.encode(list(texts)) @ encoder.encode(query).T
-            return np.round(similarity.max(axis=1) + 0.5 * words, 6)
-
-        return score
+            return lexical_relevance(" ".join(query))
+        return mixed_relevance(query, model=self.model)
 
     def _reduce_code(self, text: str, budget: int, query: str, arguments: str) -> str:
         from contextzip.compressors.code import CodeCompressor
 
-        match = _CODE_PATH.search(arguments)
+        match = CODE_PATH.search(arguments)
         segment = Segment(text, kind="code", meta={"path": match.group(0)} if match else {})
         result = CodeCompressor(mode="fast", stubs=True).compress(
             [segment], query=query, budget=Budget(target_tokens=budget)
@@ -614,47 +386,3 @@ class AgentCompressor:
             [Segment(text)], query=query or None, budget=Budget(target_tokens=budget)
         )
         return result.segments[0].text
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-
-
-def _texts_by_message(parts: Sequence[Part], length: int) -> list[list[str]]:
-    texts: list[list[str]] = [[] for _ in range(length)]
-    for part in parts:
-        texts[part.message].append(part.text)
-    return texts
-
-
-def _first_user(parts: Sequence[Part]) -> int | None:
-    return next((p.message for p in parts if p.role == "user" and p.kind == "text"), None)
-
-
-def _latest_user(parts: Sequence[Part]) -> int | None:
-    return next((p.message for p in reversed(parts) if p.role == "user" and p.kind == "text"), None)
-
-
-def _horizon_end(assistants: Sequence[int], message: int, length: int) -> int:
-    """One past the first assistant message after ``message``: what the answer to it could see."""
-    following = [m for m in assistants if m > message]
-    return following[0] + 1 if following else length
-
-
-def _call_arguments(calls: Sequence[ToolCall], start: int, end: int) -> list[str]:
-    """The arguments of the tool calls made in messages ``start`` to ``end``: facts they reuse."""
-    return [c.arguments for c in calls if start <= c.message < end]
-
-
-def _line_spans(original: str, text: str) -> tuple[tuple[int, int], ...]:
-    """Where the output's lines sit in ``original`` (lines not found, like markers, are skipped)."""
-    spans = []
-    at = 0
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        found = original.find(line, at)
-        if found >= 0:
-            spans.append((found, found + len(line)))
-            at = found + len(line)
-    return tuple(spans)
