@@ -1,6 +1,6 @@
 """``contextzip serve``: run the proxy on uvicorn, settings from arguments, env and a config file.
 
-The command's arguments are declared in :mod:`contextzip.cli`, so that its parser builds
+The command's arguments are declared in :mod:`contextzip.cli.parser`, so that its parser builds
 without the ``proxy`` extra; this module imports the extra only when the proxy runs.
 """
 
