@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from contextzip.text import code_points
+from contextzip.words import code_points
 
 if TYPE_CHECKING:
     import numpy as np

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from contextzip.errors import ConfigurationError
 from contextzip.hf_loading import load_pretrained
 from contextzip.memo import LRU
-from contextzip.text import code_points
+from contextzip.words import code_points
 
 if TYPE_CHECKING:
     import numpy as np

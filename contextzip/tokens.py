@@ -21,7 +21,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from contextzip.errors import ConfigurationError, MissingDependencyError, ResourceNotFoundError
-from contextzip.text import code_points
+from contextzip.words import code_points
 
 if TYPE_CHECKING:
     import numpy as np

@@ -6,8 +6,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from contextzip.text import word_spans
 from contextzip.types import CompressionResult
+from contextzip.words import word_spans
 
 
 def words(text: str) -> list[str]:

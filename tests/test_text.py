@@ -12,8 +12,8 @@ from contextzip.text import (
     phrase_spans,
     sentence_spans,
     unit_spans,
-    word_spans,
 )
+from contextzip.words import word_spans
 
 
 def pieces(text, spans):

@@ -18,8 +18,8 @@ from contextzip.compressors.extractive import consecutive_repeats
 from contextzip.compressors.token_classifier import TokenClassifierCompressor, unit_probs
 from contextzip.errors import ConfigurationError
 from contextzip.eval.datasets import load_dataset
-from contextzip.text import word_punctuation_boundaries
 from contextzip.token_classification import TokenProbs, _windows, fast_precision
+from contextzip.words import word_punctuation_boundaries
 from tests.helpers import assert_extractive
 
 # llmlingua picks the WordPiece merge rule from the model path: the folder name says so

@@ -138,7 +138,7 @@ class ExtractiveCompressor:
 
     def split_words(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Start and end offsets of the word units of ``text``."""
-        from contextzip.text import word_boundaries
+        from contextzip.words import word_boundaries
 
         return word_boundaries(text)
 

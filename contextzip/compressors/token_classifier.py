@@ -37,10 +37,10 @@ from contextzip.compressors.units import UnitTable, is_compressible
 from contextzip.errors import ConfigurationError, ContextZipError
 from contextzip.resources import resolve_token_classifier
 from contextzip.selection import unit_of_position
-from contextzip.text import word_punctuation_boundaries
 from contextzip.token_classification import BACKENDS, TokenClassifier, TokenProbs
 from contextzip.tokens import DEFAULT_ENCODING
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
+from contextzip.words import word_punctuation_boundaries
 
 if TYPE_CHECKING:
     import numpy as np

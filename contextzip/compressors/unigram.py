@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING
 
 from contextzip.errors import ConfigurationError
-from contextzip.text import word_boundaries
+from contextzip.words import word_boundaries
 
 if TYPE_CHECKING:
     import numpy as np

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 
 from contextzip.errors import ConfigurationError
 from contextzip.selection import overlapping_units, spread_token_costs, unit_of_position
-from contextzip.text import Span, extend_mask, unit_spans, word_boundaries
+from contextzip.text import Span, unit_spans
 from contextzip.text import span_array as spans_as_array
 from contextzip.tokens import TokenCounter
 from contextzip.types import Segment
+from contextzip.words import extend_mask, word_boundaries
 
 if TYPE_CHECKING:
     import numpy as np

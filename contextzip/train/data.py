@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contextzip.selection import unit_of_position
-from contextzip.text import word_punctuation_boundaries
 from contextzip.train.corpus import Passage
 from contextzip.train.teachers import Teacher, answer_words
+from contextzip.words import word_punctuation_boundaries
 
 if TYPE_CHECKING:
     import numpy as np

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from contextzip.errors import ConfigurationError
 from contextzip.selection import unit_of_position
-from contextzip.text import word_punctuation_boundaries
+from contextzip.words import word_punctuation_boundaries
 
 if TYPE_CHECKING:
     import numpy as np
