@@ -18,7 +18,8 @@ from contextzip.compressors.extractive import consecutive_repeats
 from contextzip.compressors.token_classifier import TokenClassifierCompressor, unit_probs
 from contextzip.errors import ConfigurationError
 from contextzip.eval.datasets import load_dataset
-from contextzip.token_classification import TokenProbs, _windows, fast_precision
+from contextzip.token_classification import TokenProbs, fast_precision
+from contextzip.token_windows import cut_windows
 from contextzip.words import word_punctuation_boundaries
 from tests.helpers import assert_extractive
 
@@ -65,9 +66,9 @@ def test_punctuation_splits_off_but_urls_numbers_and_identifiers_stay_whole() ->
 def test_windows_end_at_chunk_ends_and_cover_every_token() -> None:
     ends = np.zeros(25, dtype=bool)
     ends[[3, 9, 17]] = True
-    windows = _windows(25, 10, ends)
+    windows = cut_windows(25, 10, ends)
     assert windows == [(0, 10), (10, 18), (18, 25)]
-    assert _windows(25, 5, np.zeros(25, dtype=bool)) == [(0, 5), (5, 10), (10, 15), (15, 20), (20, 25)]
+    assert cut_windows(25, 5, np.zeros(25, dtype=bool)) == [(0, 5), (5, 10), (10, 15), (15, 20), (20, 25)]
 
 
 def test_word_probability_is_mean_or_first_of_its_tokens() -> None:
@@ -314,7 +315,7 @@ def test_parity_mode_reproduces_llmlingua_word_for_word(
 def test_windows_carry_the_token_types_the_tokenizer_itself_gives(classifier_dir: Path) -> None:
     from transformers import AutoTokenizer
 
-    from contextzip.token_classification import plan_windows
+    from contextzip.token_windows import plan_windows
 
     tokenizer = AutoTokenizer.from_pretrained(str(classifier_dir))
     text, question = "The tower was built in 1889. It is 330 metres tall.", "When was it built?"

@@ -253,11 +253,11 @@ def encode_examples(
 
     A token takes its word's label (1 keep, 0 drop; or the word's soft ``target``, a
     float); special and query tokens get ``-100`` so the loss ignores them. Windows are
-    the ones the compressor reads (:func:`contextzip.token_classification.plan_windows`).
+    the ones the compressor reads (:func:`contextzip.token_windows.plan_windows`).
     """
     import numpy as np
 
-    from contextzip.token_classification import plan_windows
+    from contextzip.token_windows import plan_windows
 
     windows = []
     for example in examples:
