@@ -49,9 +49,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from contextzip.compressors.extractive import ExtractiveCompressor
+from contextzip.compressors.mig_math import DECIMALS, allocate_budget, max_similarity, mmr_order
+from contextzip.compressors.relevance import bm25_scores
 from contextzip.compressors.units import UnitTable, fenced_blocks
 from contextzip.embeddings import normalize_rows
-from contextzip.errors import ConfigurationError, missing_extra
+from contextzip.errors import ConfigurationError
 from contextzip.selection import select_units, unit_of_position
 from contextzip.text import paragraph_spans, span_array
 from contextzip.tokens import DEFAULT_ENCODING
@@ -69,10 +71,6 @@ _GROUPINGS = ("auto", "segment", "paragraph")
 _UNITS = ("sentence", "paragraph", "phrase")
 #: Items ranked by exact greedy MIG per level; beyond, see :meth:`MIGCompressor._mig`.
 MMR_LIMIT = 2048
-_BLOCK = 1024
-# Scores are rounded before ranking so that float noise (thread counts, BLAS kernels)
-# cannot reorder units: same input and config, same bytes out.
-_DECIMALS = 6
 
 
 class MIGCompressor(ExtractiveCompressor):
@@ -215,9 +213,9 @@ class MIGCompressor(ExtractiveCompressor):
         group_vectors = np.zeros((groups, vectors.shape[1]), dtype=np.float64)
         np.add.at(group_vectors, group_of, vectors * costs[:, None])
         group_vectors = normalize_rows(group_vectors)
-        whole = np.round(group_vectors @ target, _DECIMALS)
+        whole = np.round(group_vectors @ target, DECIMALS)
         group_relevance = (1 - self.document_weight) * group_relevance + self.document_weight * whole
-        group_mig = self._mig(np.round(group_relevance, _DECIMALS), group_vectors)
+        group_mig = self._mig(np.round(group_relevance, DECIMALS), group_vectors)
         group_sizes = np.bincount(group_of, weights=costs, minlength=groups)
         smallest = np.full(groups, np.inf)
         np.minimum.at(smallest, group_of, costs)
@@ -238,7 +236,7 @@ class MIGCompressor(ExtractiveCompressor):
             if self.lead:
                 chosen = self._with_lead(chosen, unit_mig[members], costs[members], float(shares[group]))
             keep[members] = chosen
-        scores = np.round(unit_mig + group_mig[group_of], _DECIMALS)
+        scores = np.round(unit_mig + group_mig[group_of], DECIMALS)
         room = budget - float(costs[keep].sum())
         if room > 0:  # what the groups could not place goes to the best units left anywhere
             rest = np.flatnonzero(~keep)
@@ -290,12 +288,12 @@ class MIGCompressor(ExtractiveCompressor):
 
         semantic = vectors.astype(np.float64) @ target
         if not query or not query.strip() or self.lexical_weight == 0:
-            return np.round(semantic, _DECIMALS)
+            return np.round(semantic, DECIMALS)
         lexical = bm25_scores(texts, query)
         top = lexical.max() if len(lexical) else 0.0
         lexical = lexical / top if top > 0 else lexical
         mixed = (1 - self.lexical_weight) * semantic + self.lexical_weight * lexical
-        return np.round(mixed, _DECIMALS)
+        return np.round(mixed, DECIMALS)
 
     def _mig(self, relevance: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         """``alpha * relevance - beta * redundancy`` for items with unit ``vectors``."""
@@ -303,20 +301,20 @@ class MIGCompressor(ExtractiveCompressor):
 
         count = len(relevance)
         if count <= 1 or self.beta == 0:
-            return np.round(self.alpha * relevance, _DECIMALS)
+            return np.round(self.alpha * relevance, DECIMALS)
         if self.redundancy == "pairwise":
-            redundancy = _max_similarity(vectors, vectors, skip_self=True)
-            return np.round(self.alpha * relevance - self.beta * redundancy, _DECIMALS)
+            redundancy = max_similarity(vectors, vectors, skip_self=True)
+            return np.round(self.alpha * relevance - self.beta * redundancy, DECIMALS)
         # greedy: MMR over the most relevant items; past MMR_LIMIT the rest are measured
         # against that picked set at once (an n x n matrix of a huge input would not fit)
         top = np.lexsort((np.arange(count), -relevance))[:MMR_LIMIT]
-        similarity = np.round(vectors[top] @ vectors[top].T, _DECIMALS)
+        similarity = np.round(vectors[top] @ vectors[top].T, DECIMALS)
         gains = np.empty(count)
         _, gains[top] = mmr_order(relevance[top], similarity, alpha=self.alpha, beta=self.beta)
         if count > len(top):
             rest = np.setdiff1d(np.arange(count), top)
-            redundancy = _max_similarity(vectors[rest], vectors[top], skip_self=False)
-            gains[rest] = np.round(self.alpha * relevance[rest] - self.beta * redundancy, _DECIMALS)
+            redundancy = max_similarity(vectors[rest], vectors[top], skip_self=False)
+            gains[rest] = np.round(self.alpha * relevance[rest] - self.beta * redundancy, DECIMALS)
         return gains
 
     def _group_ids(self, table: UnitTable) -> np.ndarray:
@@ -354,136 +352,6 @@ def _group_ends(text: str) -> np.ndarray:
     if len(starts) >= 2:
         return np.array([*(s for s in starts if s > 0), len(text)], dtype=np.int64)
     return span_array(paragraph_spans(text))[:, 1]
-
-
-def _max_similarity(vectors: np.ndarray, others: np.ndarray, *, skip_self: bool) -> np.ndarray:
-    """Each row's largest dot product with ``others`` (itself excluded), a block of rows at a time."""
-    import numpy as np
-
-    out = np.empty(len(vectors))
-    for lo in range(0, len(vectors), _BLOCK):
-        block = np.round(vectors[lo : lo + _BLOCK] @ others.T, _DECIMALS)
-        if skip_self:
-            rows = np.arange(len(block))
-            block[rows, lo + rows] = -np.inf
-        out[lo : lo + _BLOCK] = block.max(axis=1)
-    return out
-
-
-def mmr_order(
-    relevance: np.ndarray, similarity: np.ndarray, *, alpha: float = 1.0, beta: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy MIG (maximal marginal relevance): the pick order and each item's gain when picked.
-
-    The gain of an item is ``alpha * relevance - beta * (largest similarity to an item picked
-    before it)``; the first pick has no redundancy. Ties go to the earlier item.
-
-    Example:
-        >>> import numpy as np
-        >>> sim = np.array([[1.0, 0.99, 0.1], [0.99, 1.0, 0.1], [0.1, 0.1, 1.0]])
-        >>> order, gains = mmr_order(np.array([0.9, 0.88, 0.5]), sim)
-        >>> order.tolist(), gains.round(2).tolist()   # the near-duplicate drops behind item 2
-        ([0, 2, 1], [0.9, -0.11, 0.4])
-    """
-    import numpy as np
-
-    count = len(relevance)
-    picked = np.zeros(count, dtype=bool)
-    redundancy = np.zeros(count)
-    gains = np.zeros(count)
-    order = np.zeros(count, dtype=np.int64)
-    for step in range(count):
-        value = np.round(alpha * relevance - beta * redundancy, _DECIMALS)
-        value[picked] = -np.inf
-        best = int(np.argmax(value))
-        order[step] = best
-        gains[best] = value[best]
-        picked[best] = True
-        if step == 0:
-            redundancy = similarity[best].astype(np.float64).copy()
-        else:
-            np.maximum(redundancy, similarity[best], out=redundancy)
-    return order, gains
-
-
-def allocate_budget(
-    weights: np.ndarray, sizes: np.ndarray, smallest: np.ndarray, budget: float
-) -> np.ndarray:
-    """Whole tokens of ``budget`` per group, in proportion to ``weights``.
-
-    A group never gets more than its ``sizes`` (what it cannot use is shared among the
-    others), and a share below the group's ``smallest`` unit is withdrawn and shared among
-    the others (the lowest-weighted such group first). Rounding is by largest remainder,
-    ties to the earlier group.
-
-    Example:
-        >>> import numpy as np
-        >>> allocate_budget(np.array([3.0, 1.0, 0.01]), np.array([100.0, 100.0, 100.0]),
-        ...                 np.array([5.0, 5.0, 5.0]), 80).tolist()
-        [60, 20, 0]
-    """
-    import numpy as np
-
-    groups = len(weights)
-    total = int(np.floor(max(budget, 0.0)))
-    active = (weights > 0) & (sizes > 0)
-    while True:
-        shares = _water_fill(weights, sizes, active, total)
-        starved = active & (shares < smallest)
-        if not starved.any():
-            break
-        # withdraw the weakest starved group and share again
-        candidates = np.flatnonzero(starved)
-        active[candidates[np.lexsort((-candidates, weights[candidates]))[0]]] = False
-        if not active.any():
-            shares = np.zeros(groups)
-            break
-    whole = np.floor(shares + 1e-9).astype(np.int64)
-    left = min(total, int(np.floor(float(sizes[active].sum())))) - int(whole.sum())
-    if left > 0:
-        remainders = shares - whole
-        room = np.floor(sizes - whole) >= 1
-        order = [int(i) for i in np.lexsort((np.arange(groups), -remainders)) if active[i] and room[i]]
-        for index in order[:left]:
-            whole[index] += 1
-    return whole
-
-
-def _water_fill(weights: np.ndarray, sizes: np.ndarray, active: np.ndarray, total: float) -> np.ndarray:
-    """Proportional shares of ``total`` over ``active`` groups, each capped at its size."""
-    import numpy as np
-
-    shares = np.zeros(len(weights))
-    open_ = active.copy()
-    left = float(total)
-    while left > 1e-9 and open_.any():
-        portion = left * weights * open_ / float(weights[open_].sum())
-        capped = open_ & (shares + portion >= sizes)
-        if not capped.any():
-            shares += portion
-            break
-        left -= float((sizes[capped] - shares[capped]).sum())
-        shares[capped] = sizes[capped]
-        open_ &= ~capped
-    return shares
-
-
-def bm25_scores(texts: Sequence[str], query: str) -> np.ndarray:
-    """BM25 score of each text for ``query`` (``bm25s``, English stop words, no stemming)."""
-    import numpy as np
-
-    try:
-        import bm25s
-    except ImportError as exc:
-        raise missing_extra(exc.name or "bm25s", "ml") from None
-    corpus = bm25s.tokenize(list(texts), stopwords="en", show_progress=False)
-    words = bm25s.tokenize([query], stopwords="en", show_progress=False, return_ids=False)[0]
-    known = [w for w in words if w in corpus.vocab]
-    if not known:
-        return np.zeros(len(texts))
-    retriever = bm25s.BM25()
-    retriever.index(corpus, show_progress=False)
-    return np.asarray(retriever.get_scores(known), dtype=np.float64)
 
 
 def _unit_spans(table: UnitTable) -> list[tuple[int, tuple[int, int]]]:

@@ -175,7 +175,7 @@ class BM25Documents(DocumentRanker):
     def rank(self, documents: list[str], query: str | None) -> list[int]:
         import numpy as np
 
-        from contextzip.compressors.mig import bm25_scores
+        from contextzip.compressors.relevance import bm25_scores
 
         scores = bm25_scores(documents, query or "")
         return np.lexsort((np.arange(len(documents)), -scores)).tolist()
@@ -245,7 +245,7 @@ class CodeChunkRanker(CodeCompressor):
         import numpy as np
 
         if self.ranking == "bm25":
-            from contextzip.compressors.mig import bm25_scores
+            from contextzip.compressors.relevance import bm25_scores
 
             return bm25_scores(texts, query or "")
         if self.ranking == "embedding":

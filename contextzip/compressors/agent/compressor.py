@@ -22,7 +22,7 @@ from contextzip.compressors.agent.history import (
 from contextzip.compressors.agent.kinds import CODE_PATH, sniff_kind
 from contextzip.compressors.agent.plan import extract_plan, referenced_facts
 from contextzip.compressors.reducers import REDUCERS, Relevance, lexical_relevance, reduce_log, reducer_for
-from contextzip.compressors.reducers.scoring import mixed_relevance
+from contextzip.compressors.relevance import mixed_relevance
 from contextzip.errors import ConfigurationError
 from contextzip.memo import LRU
 from contextzip.messages import (

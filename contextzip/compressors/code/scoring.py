@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from contextzip.compressors.code.chunks import Chunk, CodeFile
+from contextzip.compressors.relevance import bm25_word_scores
 
 if TYPE_CHECKING:
     import numpy as np
@@ -118,38 +119,10 @@ def fast_scores(texts: list[str], query: str | None, lexical_weight: float) -> n
 
         target = normalize_rows(vectors.sum(axis=0, keepdims=True))[0]
     semantic = vectors @ target
-    lexical = _bm25_words([identifier_words(t) for t in texts], identifier_words(query or ""))
+    lexical = bm25_word_scores([identifier_words(t) for t in texts], identifier_words(query or ""))
     top = lexical.max() if len(lexical) else 0.0
     lexical = lexical / top if top > 0 else lexical
     return np.round((1 - lexical_weight) * semantic + lexical_weight * lexical, 6)
-
-
-def _bm25_words(documents: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.75) -> np.ndarray:
-    """BM25 of word lists (identifiers are already split; no stop words in code)."""
-    import math
-
-    import numpy as np
-
-    if not documents or not query:
-        return np.zeros(len(documents))
-    lengths = np.array([len(d) for d in documents], dtype=float)
-    average = lengths.mean() or 1.0
-    frequency: dict[str, int] = {}
-    for document in documents:
-        for word in set(document):
-            frequency[word] = frequency.get(word, 0) + 1
-    scores = np.zeros(len(documents))
-    counts = [dict.fromkeys(d, 0) for d in documents]
-    for document, count in zip(documents, counts, strict=True):
-        for word in document:
-            count[word] += 1
-    for word in set(query):
-        if word not in frequency:
-            continue
-        idf = math.log(1 + (len(documents) - frequency[word] + 0.5) / (frequency[word] + 0.5))
-        tf = np.array([c.get(word, 0) for c in counts], dtype=float)
-        scores += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths / average))
-    return scores
 
 
 def names_in(query: str) -> set[str]:

@@ -30,7 +30,7 @@ from contextzip.compressors.reducers.html_page import html_blocks, reduce_html
 from contextzip.compressors.reducers.json_tree import DROPPED_KEY, reduce_json
 from contextzip.compressors.reducers.lines import LINE_NUMBER, LISTING_LANDMARK, reduce_outline
 from contextzip.compressors.reducers.logs import log_template, reduce_log
-from contextzip.compressors.reducers.scoring import Relevance, lexical_relevance
+from contextzip.compressors.relevance import Relevance, lexical_relevance
 from contextzip.tokens import TokenCounter
 
 __all__ = [
