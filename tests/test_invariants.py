@@ -9,7 +9,7 @@ import pytest
 
 import contextzip
 import contextzip.compressors.extractive
-import contextzip.text
+import contextzip.words
 from contextzip import Budget, Segment, get_compressor
 from contextzip.tokens import count_tokens
 from tests.conftest import ENGLISH, TEXTS
@@ -186,7 +186,7 @@ def test_markdown_tables_keep_their_pipes():
 
 def clusters(text: str) -> list[str]:
     """Split into grapheme clusters: each character plus the continuations after it."""
-    mask = contextzip.text.extend_mask(text)
+    mask = contextzip.words.extend_mask(text)
     out: list[str] = []
     for char, extends in zip(text, mask.tolist(), strict=True):
         if extends and out:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from contextzip.compressors.fitting import fit_to_target
 from contextzip.compressors.units import (
     Splitter,
     UnitTable,
@@ -35,11 +36,9 @@ from contextzip.compressors.units import (
     check_unit,
     forced_units,
     is_compressible,
-    kept_runs,
 )
 from contextzip.errors import ConfigurationError, ContextZipError
-from contextzip.selection import JoinCostModel, add_best, drop_lowest, select_units
-from contextzip.text import Span, join_spans
+from contextzip.selection import select_units
 from contextzip.tokens import TokenCounter
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, UnitLabel, check_segments
 
@@ -49,9 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["Chooser", "ExtractiveCompressor", "Priority", "compress_extractive"]
 
 logger = logging.getLogger(__name__)
-
-_MAX_REPAIRS = 4
-
 
 Priority = Callable[[UnitTable, "str | None"], "np.ndarray"]
 
@@ -177,7 +173,7 @@ def compress_extractive(
         priority: Scores a :class:`~contextzip.compressors.units.UnitTable`; higher is kept first.
         force_tokens: Strings whose every occurrence is kept.
         in_order: Stop at the first unit that does not fit (truncation).
-        splitter: Word units (default :func:`~contextzip.text.word_boundaries`).
+        splitter: Word units (default :func:`~contextzip.words.word_boundaries`).
         forced: More units that must stay, as a mask over the table.
         chooser: Picks the units itself instead of ``priority`` + the shared selection.
         min_tokens: Inputs shorter than this are returned unchanged.
@@ -252,7 +248,7 @@ def compress_extractive(
         keep &= ~repeats
         must_stay &= ~repeats
         scores[repeats] = -np.inf  # the repair step must not add them back
-    results = _fit_to_target(segments, counts, table, keep, must_stay, scores, counter, unit_budget)
+    results = fit_to_target(segments, counts, table, keep, must_stay, scores, counter, unit_budget)
     if return_labels:
         results = _with_labels(results, table, keep, scores)
 
@@ -300,92 +296,6 @@ def _budget_miss(
     if target < one_unit and after > target:
         return f"the budget ({target} tokens) is smaller than one unit; the best unit was kept"
     return None
-
-
-def _fit_to_target(
-    segments: Sequence[Segment],
-    counts: Sequence[int],
-    table: UnitTable,
-    keep: np.ndarray,
-    forced: np.ndarray,
-    scores: np.ndarray,
-    counter: TokenCounter,
-    target: int,
-) -> list[SegmentResult]:
-    """Join the kept units, adjusting the choice until the joined units meet ``target``.
-
-    ``target`` counts the compressible segments only (the others pass through).
-
-    Joining changes tokenization at the gaps (a line-break separator before a word is a
-    token the word's own cost did not hold), so the choice is first corrected on
-    :class:`~contextzip.selection.JoinCostModel`, which is cheap, then on measured counts.
-    """
-    model = JoinCostModel(table.texts, table.bounds, table.starts, table.ends, table.costs)
-    one_unit = float(table.costs.max())
-    may_add = target > 0
-    bias = 0.0  # what the model missed at the last measurement
-    results: list[SegmentResult] = []
-    for _ in range(_MAX_REPAIRS):
-        for _ in range(_MAX_REPAIRS):
-            estimate = model.tokens(keep) + bias
-            if not _repair(keep, forced, scores, table.costs, estimate, target, one_unit, may_add):
-                break
-        balance_fences(table, keep, forced, scores)  # a repair may have emptied or refilled a code block
-        results = _segment_results(segments, counts, table, keep, counter)
-        measured = sum(r.tokens_after for r, s in zip(results, segments, strict=True) if is_compressible(s))
-        if abs(measured - target) <= one_unit or bias == measured - model.tokens(keep):
-            break
-        bias = measured - model.tokens(keep)
-    return results
-
-
-def _repair(
-    keep: np.ndarray,
-    forced: np.ndarray,
-    scores: np.ndarray,
-    costs: np.ndarray,
-    tokens: float,
-    target: int,
-    one_unit: float,
-    may_add: bool,
-) -> bool:
-    """Drop or add units when ``tokens`` misses ``target`` by more than one unit."""
-    error = tokens - target
-    # the error is in joined-text tokens; scale it to unit-cost tokens
-    scale = float(costs[keep].sum()) / tokens if tokens else 1.0
-    if error > one_unit:
-        return drop_lowest(keep, forced, scores, costs, error * scale)
-    if -error > one_unit and may_add:
-        return add_best(keep, scores, costs, -error * scale)
-    return False
-
-
-def _segment_results(
-    segments: Sequence[Segment],
-    counts: Sequence[int],
-    table: UnitTable,
-    keep: np.ndarray,
-    counter: TokenCounter,
-) -> list[SegmentResult]:
-    results: list[SegmentResult] = []
-    for segment, count, (lo, hi) in zip(segments, counts, table.bounds, strict=True):
-        if not is_compressible(segment) or hi == lo:
-            spans: tuple[Span, ...] = ((0, len(segment.text)),) if segment.text else ()
-            results.append(SegmentResult(segment, segment.text, spans, count, count))
-            continue
-        spans = kept_runs(table.starts[lo:hi], table.ends[lo:hi], keep[lo:hi])
-        text = join_spans(segment.text, spans)
-        results.append(
-            SegmentResult(
-                segment=segment,
-                text=text,
-                spans=spans,
-                tokens_before=count,
-                tokens_after=counter.count(text),
-                dropped=not spans,
-            )
-        )
-    return results
 
 
 def consecutive_repeats(table: UnitTable, keep: np.ndarray, force_tokens: Sequence[str]) -> np.ndarray:

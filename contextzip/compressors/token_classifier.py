@@ -13,7 +13,7 @@ see :mod:`contextzip.compressors.llmlingua2_parity`):
   URLs, numbers and identifiers come out as written (LLMLingua-2 rebuilds text from
   tokens, lower-cased with uncased models); a word is a run of non-space characters with
   its leading and trailing punctuation split off
-  (:func:`~contextzip.text.word_punctuation_boundaries`), so a URL or ``3.5km`` is kept
+  (:func:`~contextzip.words.word_punctuation_boundaries`), so a URL or ``3.5km`` is kept
   or dropped whole;
 * structure: JSON documents pass through, Markdown table pipes and code fences stay,
   inputs under ``min_tokens`` are left alone;

@@ -146,7 +146,7 @@ class UnitTable:
         return self._words[segment]
 
     def word_counts(self) -> np.ndarray:
-        """Number of words (:func:`contextzip.text.word_spans`) in each unit."""
+        """Number of words (:func:`contextzip.words.word_spans`) in each unit."""
         import numpy as np
 
         counts = np.zeros(len(self), dtype=np.float64)
@@ -176,7 +176,7 @@ def build_unit_table(
 ) -> UnitTable:
     """Split the compressible ``segments`` (already ``encoded``) into ``unit`` s with costs.
 
-    ``splitter``, when given, replaces :func:`~contextzip.text.word_boundaries` for
+    ``splitter``, when given, replaces :func:`~contextzip.words.word_boundaries` for
     ``unit="word"``.
     """
     import numpy as np

@@ -1,6 +1,6 @@
 """Teachers: who decides which words of a training text a compressor should keep.
 
-Every teacher labels the *words* of a text — :func:`contextzip.text.word_punctuation_boundaries`,
+Every teacher labels the *words* of a text — :func:`contextzip.words.word_punctuation_boundaries`,
 the units the token-classification compressor keeps or drops — with a boolean "keep".
 
 * :class:`QATeacher` — QA supervision: words inside an answer span, and words a question
