@@ -33,11 +33,12 @@ test: $(STAMPS)/all
 test-fast: $(STAMPS)/all
 	$(BIN)/python -m pytest -q
 
-## lint: ruff and mypy
+## lint: ruff, mypy, and the import contracts (pyproject.toml's [tool.importlinter])
 lint: $(STAMPS)/all
 	$(BIN)/ruff check contextzip tests bench
 	$(BIN)/ruff format --check contextzip tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 ## bench: every benchmark in bench/, each printing a Markdown table, offline. The sizes are
 ## each benchmark's --quick ones (a few minutes each on 2 cores); run one without --quick

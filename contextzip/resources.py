@@ -47,7 +47,6 @@ __all__ = [
     "models_dir",
     "package_dir",
     "resolve_causal_lm",
-    "resolve_token_classifier",
     "smollm2_gguf",
 ]
 
@@ -274,34 +273,3 @@ def models_dir() -> Path:
     """Where shipped models live: ``$CONTEXTZIP_MODELS_DIR``, else the checkout's ``models/``."""
     override = os.environ.get("CONTEXTZIP_MODELS_DIR")
     return Path(override) if override else Path(__file__).resolve().parents[1] / "models"
-
-
-def resolve_token_classifier(model: str | os.PathLike[str] | None, *, query_aware: bool = False) -> str:
-    """The folder or hub name to load a token classifier from.
-
-    ``None`` is the shipped default (its query-aware sibling with ``query_aware``); a
-    shipped model's name or folder is rebuilt from its base package once
-    (:func:`contextzip.shipped.materialize`); anything else is used as given.
-
-    Example:
-        >>> resolve_token_classifier("/models/my-classifier")
-        '/models/my-classifier'
-    """
-    from contextzip.shipped import is_shipped_model, materialize
-
-    if model is None:
-        name = DEFAULT_QUERY_TOKEN_CLASSIFIER if query_aware else DEFAULT_TOKEN_CLASSIFIER
-        folder = models_dir() / name
-        if not is_shipped_model(folder):
-            raise ResourceNotFoundError(
-                f"the default token classifier {name!r} is not in {models_dir()}; regenerate it with "
-                "`contextzip train --recipe default`, set CONTEXTZIP_MODELS_DIR, or pass model= a local "
-                "folder of a 2-label *ForTokenClassification checkpoint"
-            )
-        return str(materialize(folder))
-    path = Path(model)
-    if not path.exists() and is_shipped_model(models_dir() / str(model)):
-        path = models_dir() / str(model)
-    if is_shipped_model(path):
-        return str(materialize(path))
-    return os.fspath(model)

@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError, ResourceNotFoundError, missing_extra
-from contextzip.resources import cache_dir, file_lock, hash_file, minilm_dir
+from contextzip.resources import (
+    DEFAULT_QUERY_TOKEN_CLASSIFIER,
+    DEFAULT_TOKEN_CLASSIFIER,
+    cache_dir,
+    file_lock,
+    hash_file,
+    minilm_dir,
+    models_dir,
+)
 
 __all__ = [
     "BASE_FILE",
@@ -34,6 +42,7 @@ __all__ = [
     "fingerprint",
     "is_shipped_model",
     "materialize",
+    "resolve_token_classifier",
 ]
 
 #: Base encoders a shipped model may name, and where their folders come from.
@@ -116,3 +125,32 @@ def base_dir(base: str) -> Path:
 def fingerprint(folder: Path) -> str:
     """A short hash of a base encoder's weights: a delta only fits the base it was trained on."""
     return str(hash_file(folder / "model.safetensors").hexdigest())[:16]
+
+
+def resolve_token_classifier(model: str | os.PathLike[str] | None, *, query_aware: bool = False) -> str:
+    """The folder or hub name to load a token classifier from.
+
+    ``None`` is the shipped default (its query-aware sibling with ``query_aware``); a
+    shipped model's name or folder is rebuilt from its base package once
+    (:func:`materialize`); anything else is used as given.
+
+    Example:
+        >>> resolve_token_classifier("/models/my-classifier")
+        '/models/my-classifier'
+    """
+    if model is None:
+        name = DEFAULT_QUERY_TOKEN_CLASSIFIER if query_aware else DEFAULT_TOKEN_CLASSIFIER
+        folder = models_dir() / name
+        if not is_shipped_model(folder):
+            raise ResourceNotFoundError(
+                f"the default token classifier {name!r} is not in {models_dir()}; regenerate it with "
+                "`contextzip train --recipe default`, set CONTEXTZIP_MODELS_DIR, or pass model= a local "
+                "folder of a 2-label *ForTokenClassification checkpoint"
+            )
+        return str(materialize(folder))
+    path = Path(model)
+    if not path.exists() and is_shipped_model(models_dir() / str(model)):
+        path = models_dir() / str(model)
+    if is_shipped_model(path):
+        return str(materialize(path))
+    return os.fspath(model)

@@ -23,18 +23,15 @@ What this reproduces, step by step (``compress_prompt(use_llmlingua2=True)``):
 
 from __future__ import annotations
 
-import string
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from contextzip.compressors.llmlingua2_words import WordMerge
 from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.tokens import TokenCounter
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
-
-if TYPE_CHECKING:
-    from contextzip.compressors.token_classifier import TokenClassifierCompressor
 
 __all__ = ["ParityOutput", "compress_like_llmlingua2", "llmlingua2_compress"]
 
@@ -43,6 +40,21 @@ _WINDOW = 512
 _BATCH = 50
 _loaded: dict[str, tuple[Any, Any]] = {}
 _lock = threading.Lock()
+
+
+class ParitySettings(Protocol):
+    """What parity reads of a token-classifier compressor (its constructor's settings)."""
+
+    name: str
+    model: str
+    counter: TokenCounter
+    force_tokens: tuple[str, ...]
+    force_reserve_digit: bool
+    drop_consecutive: bool
+    chunk_end_tokens: Any
+    context_level_filter: bool
+    context_level_rate: float | None
+    token_to_word: str
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,7 @@ class ParityOutput:
 
 
 def compress_like_llmlingua2(
-    compressor: TokenClassifierCompressor, segments: Sequence[Segment], *, budget: Budget
+    compressor: ParitySettings, segments: Sequence[Segment], *, budget: Budget
 ) -> CompressionResult:
     """The :class:`CompressionResult` of :func:`llmlingua2_compress` on ``segments``.
 
@@ -138,7 +150,7 @@ def llmlingua2_compress(
         for original, replacement in token_map.items():
             context = context.replace(original, replacement)
         chunked.append(_chunks(tokenizer, context, ends))
-    merge = _WordMerge(tokenizer, force_tokens, token_map, force_reserve_digit)
+    merge = WordMerge(tokenizer, force_tokens, token_map, force_reserve_digit)
 
     def to_word(pieces: list[Any]) -> Any:
         return sum(pieces) / len(pieces) if token_to_word == "mean" else pieces[0]
@@ -228,7 +240,7 @@ def _filter_contexts(
     return reserved, words_of
 
 
-def _score_chunks(tokenizer: Any, encoder: Any, merge: _WordMerge, chunks: list[str]) -> list[Any]:
+def _score_chunks(tokenizer: Any, encoder: Any, merge: WordMerge, chunks: list[str]) -> list[Any]:
     """(words, piece probabilities, piece probabilities before forcing) of each chunk."""
     import torch
 
@@ -298,64 +310,6 @@ def _padded_batch(tokenizer: Any, chunks: list[str]) -> tuple[Any, Any]:
         rows.append(tokenizer.convert_tokens_to_ids(tokens))
     ids = torch.tensor(rows, dtype=torch.long)
     return ids, ids != tokenizer.pad_token_id
-
-
-class _WordMerge:
-    """Sub-tokens to words with their piece probabilities, the way llmlingua merges them."""
-
-    def __init__(self, tokenizer: Any, force_tokens: Sequence[str], token_map: dict[str, str],
-                 force_reserve_digit: bool) -> None:  # fmt: skip
-        self.sentencepiece = _is_sentencepiece(tokenizer)
-        # the named special tokens ([CLS], [SEP], [PAD], [UNK], ...), not the added [NEW{i}]
-        self.special = {value for value in tokenizer.special_tokens_map.values() if isinstance(value, str)}
-        self.force = set(force_tokens)
-        self.replacements = set(token_map.values())
-        self.token_map = token_map
-        self.force_reserve_digit = force_reserve_digit
-
-    def __call__(
-        self, tokens: list[str], probs: list[Any]
-    ) -> tuple[list[str], list[list[Any]], list[list[Any]]]:
-        """Words, their pieces' probabilities, and the same before force tokens were set to 1."""
-        words: list[str] = []
-        pieces: list[list[Any]] = []
-        plain: list[list[Any]] = []
-        unforced = None
-        for token, prob in zip(tokens, probs, strict=True):
-            if token in self.special:
-                continue
-            pure = token.lstrip("▁") if self.sentencepiece else token.lstrip("#")
-            digit_forced = self.force_reserve_digit and any(c.isdigit() for c in token)
-            if self._starts_word(token, pure):
-                unforced = prob
-                if pure in self.force or pure in self.replacements:
-                    prob = 1.0
-                for original, replacement in self.token_map.items():
-                    token = token.replace(replacement, original)
-                words.append(token)
-                pieces.append([1.0 if digit_forced else prob])
-                plain.append([unforced])
-            else:
-                words[-1] += pure
-                pieces[-1].append(1.0 if digit_forced else prob)
-                plain[-1].append(unforced)  # llmlingua repeats the word's first piece here
-        return words, pieces, plain
-
-    def _starts_word(self, token: str, pure: str) -> bool:
-        if self.sentencepiece:
-            if token in string.punctuation or token in self.force or token in self.replacements:
-                return True
-            return token.startswith("▁")
-        if pure in self.force or pure in self.replacements:
-            return True
-        return not token.startswith("##")
-
-
-def _is_sentencepiece(tokenizer: Any) -> bool:
-    import json
-
-    model = json.loads(tokenizer.backend_tokenizer.to_str()).get("model", {})
-    return model.get("type") == "Unigram" or "▁" in str(model.get("continuing_subword_prefix", ""))
 
 
 def _select(

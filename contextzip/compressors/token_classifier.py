@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING
 from contextzip.compressors.extractive import ExtractiveCompressor
 from contextzip.compressors.units import UnitTable, is_compressible
 from contextzip.errors import ConfigurationError, ContextZipError
-from contextzip.resources import resolve_token_classifier
 from contextzip.selection import unit_of_position
+from contextzip.shipped import resolve_token_classifier
 from contextzip.token_classification import BACKENDS, TokenClassifier, TokenProbs
 from contextzip.tokens import DEFAULT_ENCODING
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments

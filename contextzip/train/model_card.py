@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from contextzip.train.corpus import Passage
 from contextzip.train.teachers import Teacher
 
-if TYPE_CHECKING:
-    from contextzip.train.recipe import DefaultRecipe
-
-__all__ = ["COMBINED", "describe_corpus", "describe_teacher", "model_card", "query_examples"]
+__all__ = ["COMBINED", "GRADED", "QUERY_EXAMPLES", "describe_corpus", "describe_teacher", "model_card"]
 
 
 def describe_corpus(corpus: list[Passage]) -> str:
@@ -62,14 +59,6 @@ LATENCY = (
     "after the first, reuse the scores), so compare speed with `python -m bench.default_model`, "
     "which times cold calls of both on the same texts in one run."
 )
-
-
-def query_examples(recipe: DefaultRecipe) -> str:
-    text = QUERY_EXAMPLES.format(keep=recipe.keep, distractor_keep=recipe.distractor_keep)
-    if recipe.other_keep is None:
-        return text
-    alone = "all" if recipe.questions_alone is None else str(recipe.questions_alone)
-    return text + GRADED.format(other_keep=recipe.other_keep, questions_alone=alone)
 
 
 def describe_teacher(teacher: Teacher, keep: float) -> str:

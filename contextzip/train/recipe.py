@@ -16,10 +16,11 @@ from contextzip.train.export import export_delta
 from contextzip.train.finetune import FinetuneConfig, finetune
 from contextzip.train.model_card import (
     COMBINED,
+    GRADED,
+    QUERY_EXAMPLES,
     describe_corpus,
     describe_teacher,
     model_card,
-    query_examples,
 )
 from contextzip.train.teachers import CombinedTeacher, LLMTeacher, QATeacher, SurprisalTeacher, Teacher
 
@@ -308,3 +309,11 @@ def evaluate_default(
             + f"\n![{title}](eval-{folder.name}.png)\n"
         )
     return "\n".join(sections)
+
+
+def query_examples(recipe: DefaultRecipe) -> str:
+    text = QUERY_EXAMPLES.format(keep=recipe.keep, distractor_keep=recipe.distractor_keep)
+    if recipe.other_keep is None:
+        return text
+    alone = "all" if recipe.questions_alone is None else str(recipe.questions_alone)
+    return text + GRADED.format(other_keep=recipe.other_keep, questions_alone=alone)
