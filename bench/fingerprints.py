@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from bench import environment_line, markdown_table
 
 RECORD = Path(__file__).with_name("fingerprints.json")
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         limit = args.limit or (10**6 if name == "swe-agent" else SAMPLES)
         outputs: dict[str, dict[str, str]] = {}
-        for method, key, value in SETS[name](limit, METHODS[name]):
+        for method, key, value in tqdm(SETS[name](limit, METHODS[name]), desc=name, unit="output"):
             outputs.setdefault(method, {})[key] = value
         for method, values in outputs.items():
             before = recorded.get(name, {}).get(method, {})
