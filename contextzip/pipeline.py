@@ -19,9 +19,10 @@ from collections.abc import Sequence
 
 from contextzip.errors import ConfigurationError
 from contextzip.protocol import Compressor
+from contextzip.sizing import size_input
 from contextzip.text import Span, join_spans, joined_offsets
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
-from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
+from contextzip.types import Budget, CompressionResult, Segment, SegmentResult
 
 __all__ = ["Pipeline", "compose_spans"]
 
@@ -84,16 +85,13 @@ class Pipeline:
             reasons are not repeated: ``reason`` is set only when the original comes
             back unchanged.
         """
-        started = time.perf_counter()
-        segments = check_segments(segments)
-        counts = [self.counter.count(s.text) for s in segments]
-        total = sum(counts)
-        target = budget.resolve(total)
+        sized = size_input(segments, budget, self.counter)
+        segments, total, target = sized.segments, sized.total, sized.target
         if total == 0 or target >= total:
             reason = (
                 "the input is empty" if total == 0 else f"the budget ({target} tokens) keeps the whole input"
             )
-            return CompressionResult.unchanged(segments, counts, self.name, target, reason, started)
+            return sized.unchanged(self.name, reason)
         coarse_target = round(total * (target / total) ** self.coarse_share)
         first = self.coarse.compress(segments, query=query, budget=Budget(target_tokens=coarse_target))
         kept = [r for r in first.segments if not r.dropped]
@@ -112,12 +110,12 @@ class Pipeline:
         after = sum(r.tokens_after for r in results if not r.dropped)
         if after >= total:
             reason = f"compression would not shorten the input ({after} >= {total} tokens)"
-            return CompressionResult.unchanged(segments, counts, self.name, target, reason, started)
+            return sized.unchanged(self.name, reason)
         return CompressionResult(
             segments=tuple(results),
             compressor=self.name,
             target_tokens=target,
-            elapsed_s=time.perf_counter() - started,
+            elapsed_s=time.perf_counter() - sized.started,
         )
 
     def _compose(self, coarse: SegmentResult, fine: SegmentResult) -> SegmentResult:

@@ -32,8 +32,9 @@ from contextzip.compressors.units import is_compressible
 from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.memo import LRU
 from contextzip.selection import select_units
+from contextzip.sizing import size_input
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
-from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
+from contextzip.types import Budget, CompressionResult, Segment, SegmentResult
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,14 +78,12 @@ class DocumentRanker:
     ) -> CompressionResult:
         import numpy as np
 
-        started = time.perf_counter()
-        segments = check_segments(segments)
-        counts = [self.counter.count(s.text) for s in segments]
-        total, target = sum(counts), budget.resolve(sum(counts))
+        sized = size_input(segments, budget, self.counter)
+        segments, counts, total, target = sized.segments, sized.counts, sized.total, sized.target
         movable = [i for i, s in enumerate(segments) if is_compressible(s)]
         if total == 0 or target >= total or len(movable) < 2:
             reason = "nothing to drop: the budget keeps everything, or there are fewer than two documents"
-            return CompressionResult.unchanged(segments, counts, self.name, target, reason, started)
+            return sized.unchanged(self.name, reason)
         fixed = total - sum(counts[i] for i in movable)
         order = self._ranked([segments[i].text for i in movable], query)
         priority = np.full(len(movable), -np.inf)
@@ -100,7 +99,7 @@ class DocumentRanker:
             else SegmentResult(s, "", (), c, 0, dropped=True)
             for i, (s, c) in enumerate(zip(segments, counts, strict=True))
         )
-        return CompressionResult(results, self.name, target, time.perf_counter() - started)
+        return CompressionResult(results, self.name, target, time.perf_counter() - sized.started)
 
     def _ranked(self, documents: list[str], query: str | None) -> list[int]:
         digest = hashlib.sha256(json.dumps([query, documents]).encode("utf-8", "surrogatepass")).hexdigest()

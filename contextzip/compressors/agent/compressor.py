@@ -35,8 +35,9 @@ from contextzip.messages import (
     replace_parts,
     tool_calls,
 )
+from contextzip.sizing import size_input
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
-from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
+from contextzip.types import Budget, CompressionResult, Segment, SegmentResult
 
 if TYPE_CHECKING:
     from contextzip.protocol import Compressor
@@ -261,15 +262,10 @@ class AgentCompressor:
         self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
     ) -> CompressionResult:
         """Reduce each unprotected segment to the budget's share by the reducer for its kind."""
-        started = time.perf_counter()
-        segments = check_segments(segments)
-        counts = [self.counter.count(s.text) for s in segments]
-        total = sum(counts)
-        target = budget.resolve(total)
+        sized = size_input(segments, budget, self.counter)
+        segments, counts, total, target = sized.segments, sized.counts, sized.total, sized.target
         if total == 0 or target >= total:
-            return CompressionResult.unchanged(
-                segments, counts, self.name, target, "the budget keeps the whole input", started
-            )
+            return sized.unchanged(self.name, "the budget keeps the whole input")
         fixed = sum(c for s, c in zip(segments, counts, strict=True) if s.protected)
         movable = total - fixed
         share = max(target - fixed, 0) / movable if movable else 1.0
@@ -283,7 +279,7 @@ class AgentCompressor:
             text = text if self.counter.count(text) < count else segment.text
             spans = kept_line_spans(segment.text, text)
             results.append(SegmentResult(segment, text, spans, count, self.counter.count(text)))
-        return CompressionResult(tuple(results), self.name, target, time.perf_counter() - started)
+        return CompressionResult(tuple(results), self.name, target, time.perf_counter() - sized.started)
 
     # -- inside -----------------------------------------------------------------------------------
 

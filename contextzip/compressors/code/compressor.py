@@ -29,8 +29,9 @@ from contextzip.compressors.code.selection import (
 )
 from contextzip.errors import ConfigurationError
 from contextzip.selection import knapsack
+from contextzip.sizing import size_input
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
-from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
+from contextzip.types import Budget, CompressionResult, Segment, SegmentResult
 
 if TYPE_CHECKING:
     import numpy as np
@@ -135,15 +136,12 @@ class CodeCompressor:
         self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
     ) -> CompressionResult:
         """Compress the code segments of ``segments`` to ``budget``; see the module docs."""
-        started = time.perf_counter()
-        segments = check_segments(segments)
-        counts = [self.counter.count(s.text) for s in segments]
-        total = sum(counts)
-        target = budget.resolve(total)
+        sized = size_input(segments, budget, self.counter)
+        segments, counts, total, target = sized.segments, sized.counts, sized.total, sized.target
         code_at = [i for i, s in enumerate(segments) if self._is_code(s)]
         if total == 0 or target >= total or not code_at:
             why = "no code segment to compress" if not code_at else "the budget keeps the whole input"
-            return CompressionResult.unchanged(segments, counts, self.name, target, why, started)
+            return sized.unchanged(self.name, why)
         files = [self._parse(segments[i]) for i in code_at]
         fixed = total - sum(counts[i] for i in code_at)
         try:
@@ -151,10 +149,8 @@ class CodeCompressor:
         except ConfigurationError:
             raise
         except Exception as exc:  # a run-time failure must not lose the request
-            return CompressionResult.unchanged(
-                segments, counts, self.name, target,
-                f"compression failed ({type(exc).__name__}: {exc}); the input is unchanged", started,
-            )  # fmt: skip
+            why = f"compression failed ({type(exc).__name__}: {exc}); the input is unchanged"
+            return sized.unchanged(self.name, why)
         rendered = dict(zip(code_at, plans, strict=True))
         results = []
         for index, (segment, count) in enumerate(zip(segments, counts, strict=True)):
@@ -166,13 +162,13 @@ class CodeCompressor:
             results.append(SegmentResult(segment, text, spans, count, after, dropped=not text.strip()))
         after = sum(r.tokens_after for r in results)
         if after >= total:
-            return CompressionResult.unchanged(
-                segments, counts, self.name, target, "compression would not shorten the code", started
-            )
+            return sized.unchanged(self.name, "compression would not shorten the code")
         reason: str | None = None
         if after > target * 1.05 + 20:
             reason = f"kept {after} tokens for a budget of {target}: signatures and structure that must stay"
-        return CompressionResult(tuple(results), self.name, target, time.perf_counter() - started, reason)
+        return CompressionResult(
+            tuple(results), self.name, target, time.perf_counter() - sized.started, reason
+        )
 
     def _is_code(self, segment: Segment) -> bool:
         return not segment.protected and segment.kind == "code" and bool(segment.text.strip())
