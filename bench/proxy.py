@@ -41,7 +41,7 @@ from typing import Any
 import httpx
 
 from bench import environment_line, markdown_table
-from tests.proxy_servers import free_port
+from contextzip.eval.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PASS_THROUGH_TARGET_MS = 3.0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -15,16 +14,11 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from contextzip.eval.servers import free_port
 from contextzip.proxy.app import create_app
 from contextzip.proxy.settings import ProxySettings
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_up(url: str, timeout: float = 60.0) -> None:
