@@ -87,7 +87,7 @@ class Pipeline:
         """
         sized = size_input(segments, budget, self.counter)
         segments, total, target = sized.segments, sized.total, sized.target
-        if total == 0 or target >= total:
+        if sized.keeps_everything:
             reason = (
                 "the input is empty" if total == 0 else f"the budget ({target} tokens) keeps the whole input"
             )

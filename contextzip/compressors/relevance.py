@@ -94,8 +94,6 @@ def bm25_word_scores(
     documents: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.75
 ) -> np.ndarray:
     """BM25 of word lists (identifiers are already split; no stop words in code)."""
-    import math
-
     import numpy as np
 
     if not documents or not query:

@@ -81,7 +81,7 @@ class DocumentRanker:
         sized = size_input(segments, budget, self.counter)
         segments, counts, total, target = sized.segments, sized.counts, sized.total, sized.target
         movable = [i for i, s in enumerate(segments) if is_compressible(s)]
-        if total == 0 or target >= total or len(movable) < 2:
+        if sized.keeps_everything or len(movable) < 2:
             reason = "nothing to drop: the budget keeps everything, or there are fewer than two documents"
             return sized.unchanged(self.name, reason)
         fixed = total - sum(counts[i] for i in movable)

@@ -264,7 +264,7 @@ class AgentCompressor:
         """Reduce each unprotected segment to the budget's share by the reducer for its kind."""
         sized = size_input(segments, budget, self.counter)
         segments, counts, total, target = sized.segments, sized.counts, sized.total, sized.target
-        if total == 0 or target >= total:
+        if sized.keeps_everything:
             return sized.unchanged(self.name, "the budget keeps the whole input")
         fixed = sum(c for s, c in zip(segments, counts, strict=True) if s.protected)
         movable = total - fixed

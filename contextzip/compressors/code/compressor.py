@@ -139,7 +139,7 @@ class CodeCompressor:
         sized = size_input(segments, budget, self.counter)
         segments, counts, total, target = sized.segments, sized.counts, sized.total, sized.target
         code_at = [i for i, s in enumerate(segments) if self._is_code(s)]
-        if total == 0 or target >= total or not code_at:
+        if sized.keeps_everything or not code_at:
             why = "no code segment to compress" if not code_at else "the budget keeps the whole input"
             return sized.unchanged(self.name, why)
         files = [self._parse(segments[i]) for i in code_at]

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from html.parser import HTMLParser
 
 from contextzip.compressors.reducers.lines import indent_parents, prune_lines
-from contextzip.compressors.reducers.scoring import Relevance, weigh
+from contextzip.compressors.reducers.scoring import weigh
+from contextzip.compressors.relevance import Relevance
 from contextzip.tokens import TokenCounter
 
 __all__ = ["html_blocks", "reduce_html"]

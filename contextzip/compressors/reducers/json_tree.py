@@ -7,7 +7,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from contextzip.compressors.reducers.scoring import Relevance, weigh
+from contextzip.compressors.reducers.scoring import weigh
+from contextzip.compressors.relevance import Relevance
 from contextzip.errors import ConfigurationError
 from contextzip.tokens import TokenCounter
 

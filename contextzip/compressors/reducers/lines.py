@@ -6,7 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from contextzip.compressors.reducers.scoring import Relevance, weigh
+from contextzip.compressors.reducers.scoring import weigh
+from contextzip.compressors.relevance import Relevance
 from contextzip.tokens import TokenCounter
 
 if TYPE_CHECKING:

@@ -6,7 +6,8 @@ import re
 from collections.abc import Sequence
 
 from contextzip.compressors.reducers.lines import gap_marker
-from contextzip.compressors.reducers.scoring import Relevance, weigh
+from contextzip.compressors.reducers.scoring import weigh
+from contextzip.compressors.relevance import Relevance
 from contextzip.tokens import TokenCounter
 
 __all__ = ["LOG_CONTEXT_MATCHES", "log_template", "reduce_log"]

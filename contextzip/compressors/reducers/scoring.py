@@ -10,7 +10,7 @@ from contextzip.compressors.relevance import Relevance, lexical_relevance
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Relevance", "lexical_relevance", "weigh"]
+__all__ = ["weigh"]
 
 
 def weigh(
