@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from contextzip.conversation import ConversationPolicy, ConversationResult, compress_conversation
 from contextzip.errors import (
     ConfigurationError,
     ContextZipError,
@@ -41,6 +42,8 @@ __all__ = [
     "CompressionResult",
     "Compressor",
     "CompressorInfo",
+    "ConversationPolicy",
+    "ConversationResult",
     "ConfigurationError",
     "ContextZipError",
     "MissingDependencyError",
@@ -53,6 +56,7 @@ __all__ = [
     "__version__",
     "available_compressors",
     "compress",
+    "compress_conversation",
     "count_tokens",
     "get_compressor",
     "register_compressor",

@@ -150,14 +150,16 @@ def message_roles(messages: Sequence[Any], shape: Shape | None = None) -> list[s
     return [str(m.get("role")) for m in messages]
 
 
-def conversation_parts(messages: Sequence[Any], shape: Shape | None = None) -> list[Part]:
+def conversation_parts(
+    messages: Sequence[Any], shape: Shape | None = None, *, calls: Mapping[str, ToolCall] | None = None
+) -> list[Part]:
     """The texts of ``messages`` in order: message contents, text blocks and tool results.
 
     Tool-call arguments, images and other non-text blocks are not parts: they are never
-    rewritten.
+    rewritten. ``calls`` are the conversation's :func:`tool_calls`, when known already.
     """
     shape = shape or detect_shape(messages)
-    calls = tool_calls(messages, shape)
+    calls = tool_calls(messages, shape) if calls is None else calls
     parts: list[Part] = []
     for index, message in enumerate(messages):
         parts.extend(_parts_of(message, index, shape, calls))

@@ -58,6 +58,6 @@ def size_input(
     """
     started = time.perf_counter()
     checked = check_segments(segments)
-    sizes = list(counts) if counts is not None else [counter.count(s.text) for s in checked]
+    sizes = list(counts) if counts is not None else [counter.count_remembered(s.text) for s in checked]
     total = sum(sizes)
     return Sized(list(checked), sizes, total, budget.resolve(total), started)

@@ -21,6 +21,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from contextzip.errors import ConfigurationError, MissingDependencyError, ResourceNotFoundError
+from contextzip.memo import LRU
 from contextzip.words import code_points
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_ENCODING", "TokenCounter", "count_tokens", "get_encoding", "seed_tiktoken_cache"]
 
 DEFAULT_ENCODING = "o200k_base"
+
+#: Counts of whole texts by encoding and content hash (see TokenCounter.count_remembered).
+_COUNTS: LRU[tuple[str, bytes], int] = LRU(16384)
 
 # Where tiktoken fetches each encoding, and the SHA-256 it expects of the file.
 _BLOBS: dict[str, tuple[str, str]] = {
@@ -175,6 +179,19 @@ class TokenCounter:
     def count(self, text: str) -> int:
         """Number of tokens of ``text``."""
         return len(self.encoding.encode_ordinary(text)) if text else 0
+
+    def count_remembered(self, text: str) -> int:
+        """:meth:`count`, remembered process-wide by content hash.
+
+        For whole texts (segments, messages): a conversation re-sends its history every turn
+        and several stages count the same text; hashing it is ~40x cheaper than tokenizing it.
+        """
+        key = (self.encoding_name, hashlib.blake2b(text.encode("utf-8", "surrogatepass")).digest())
+        known = _COUNTS.get(key)
+        if known is None:
+            known = self.count(text)
+            _COUNTS.set(key, known)
+        return known
 
     def token_starts(self, text: str, tokens: Sequence[int] | None = None) -> np.ndarray:
         """Character offset at which each token of ``text`` starts (int64 array).

@@ -158,6 +158,8 @@ class SegmentResult:
         score: The compressor's score for the segment, when it has one.
         labels: Every unit weighed, with its score and keep label, when the compressor
             was asked for them (``return_word_label=True``); empty otherwise.
+        note: What happened to this segment when it is worth saying (a duplicate replaced
+            by a pointer, a reducer that failed and left it whole), ``None`` otherwise.
 
     Example:
         >>> import contextzip
@@ -175,6 +177,7 @@ class SegmentResult:
     dropped: bool = False
     score: float | None = None
     labels: tuple[UnitLabel, ...] = ()
+    note: str | None = None
 
     def word_labels(self) -> list[tuple[str, int]]:
         """``(unit text, 1 if kept else 0)`` for each labelled unit, LLMLingua-2's word labels."""
@@ -279,6 +282,7 @@ class CompressionResult:
                     "tokens_after": r.tokens_after,
                     "dropped": r.dropped,
                     "score": r.score,
+                    "note": r.note,
                 }
                 for r in self.segments
             ],

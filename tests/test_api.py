@@ -28,7 +28,7 @@ def test_all_is_pinned():
     assert sorted(contextzip.__all__) == sorted(
         [
             "Budget", "CompressionResult", "Compressor", "CompressorInfo", "ConfigurationError",
-            "ContextZipError", "MissingDependencyError", "Pipeline", "ResourceNotFoundError", "Segment",
+            "ContextZipError", "ConversationPolicy", "ConversationResult", "compress_conversation", "MissingDependencyError", "Pipeline", "ResourceNotFoundError", "Segment",
             "SegmentResult", "TokenCounter", "UnknownCompressorError", "__version__",
             "available_compressors", "compress", "count_tokens", "get_compressor", "register_compressor",
         ]

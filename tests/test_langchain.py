@@ -262,7 +262,7 @@ def test_middleware_compresses_what_the_model_sees_and_leaves_the_state(asynchro
 
 def test_middleware_fails_open_when_compression_raises() -> None:
     class Broken(AgentCompressor):
-        def compress_messages(self, *args: Any, **kwargs: Any) -> Any:
+        def compress(self, *args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("model file missing")
 
     result, seen = run_agent(ContextZipMiddleware(compressor=Broken(relevance="lexical")))

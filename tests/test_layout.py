@@ -17,3 +17,19 @@ def test_no_module_is_over_400_lines() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert long == {}, f"split these modules (over {MAX_LINES} lines): {long}"
+
+
+def test_every_core_module_is_under_the_core_import_contract() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    core = next(c for c in contracts if c["name"].startswith("The core imports"))
+    packages = {name.removeprefix("contextzip.") for name in core["forbidden_modules"]}
+    found = {
+        path.stem if path.suffix == ".py" else path.name
+        for path in (ROOT / "contextzip").iterdir()
+        if (path.suffix == ".py" and not path.stem.startswith("_")) or (path / "__init__.py").exists()
+    }
+    listed = {name.removeprefix("contextzip.") for name in core["source_modules"]}
+    assert found - packages == listed, "add new core modules to the core contract in pyproject.toml"

@@ -12,7 +12,8 @@ Three ways in, each a one-line change:
   (``create_agent(..., middleware=[ContextZipMiddleware()])``, needs the ``langchain``
   package) that compresses what each model call sees, never the agent's state.
 
-Messages go through :class:`~contextzip.compressors.agent.AgentCompressor`: system messages,
+Messages go through :func:`contextzip.conversation.compress_conversation` with the agent-state
+compressor (:class:`~contextzip.compressors.agent.AgentCompressor`): system messages,
 tool calls (ids, names, arguments) and the message order are never changed, only texts
 are, so every tool message still follows the AI message that called it.
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import Callbacks
@@ -42,7 +44,7 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from contextzip.compressors.agent import AgentCompressor, AgentResult
+from contextzip.conversation import ConversationPolicy, ConversationResult, compress_conversation
 from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.protocol import Compressor, get_compressor
 from contextzip.types import Budget, Segment
@@ -137,7 +139,8 @@ class ContextZipDocumentCompressor(BaseDocumentCompressor):
 def compress_messages(
     messages: MessagesInput | None = None,
     *,
-    compressor: AgentCompressor | None = None,
+    compressor: Compressor | None = None,
+    policy: ConversationPolicy | None = None,
     plan: Sequence[str] | None = None,
     **options: Any,
 ) -> list[BaseMessage] | Runnable[MessagesInput, list[BaseMessage]]:
@@ -153,12 +156,13 @@ def compress_messages(
     Args:
         messages: Messages, message-like values (``("user", "hi")``, dicts) or a prompt
             value; ``None`` returns a Runnable that takes them.
-        compressor: An :class:`AgentCompressor` to use instead of building one from options.
+        compressor: A compressor to use instead of building the agent compressor from options.
+        policy: What may change (default: the agent compressor's ``policy``).
         plan: The agent's remaining steps, when it does not write them in its messages.
-        **options: :class:`AgentCompressor` options: ``rate`` (default 0.25),
-            ``min_tokens``, ``keep_last_turns``, ``keep_latest_user`` (default ``False``
-            here), ``next_steps``, ``horizon``, ``threshold_tokens``, ``relevance``,
-            ``model``, ``prose``, ``encoding``.
+        **options: :class:`~contextzip.compressors.agent.AgentCompressor` options: ``rate``
+            (default 0.25), ``min_tokens``, ``keep_last_turns``, ``keep_latest_user``
+            (default ``False`` here), ``next_steps``, ``horizon``, ``threshold_tokens``,
+            ``relevance``, ``model``, ``prose``, ``encoding``.
 
     Returns:
         The compressed messages, or a Runnable returning them.
@@ -169,20 +173,43 @@ def compress_messages(
         >>> chain.invoke([("user", "hello")]).content
         'hello'
     """
-    if compressor is not None and options:
-        raise ConfigurationError("options apply only without compressor; configure the instance instead")
-    options.setdefault("keep_latest_user", False)
-    agent = compressor or AgentCompressor(**options)
+    step = _ConversationStep.build(compressor, policy, {"keep_latest_user": False, **options}, bool(options))
     if messages is None:
-        return RunnableLambda(lambda m: _compressed(agent, m, plan).messages, name="compress_messages")
-    return _compressed(agent, messages, plan).messages
+        return RunnableLambda(lambda m: step.compress(m, plan).messages, name="compress_messages")
+    return step.compress(messages, plan).messages
 
 
-def _compressed(agent: AgentCompressor, messages: MessagesInput, plan: Sequence[str] | None) -> AgentResult:
-    as_list = messages.to_messages() if isinstance(messages, PromptValue) else convert_to_messages(messages)
-    if not as_list:
-        return AgentResult([], 0, 0, reason="no messages")
-    return agent.compress_messages(as_list, plan=plan, shape="langchain")
+@dataclass(frozen=True)
+class _ConversationStep:
+    """A compressor, the policy of what it may change and the budget, for one integration."""
+
+    compressor: Compressor
+    policy: ConversationPolicy
+    budget: Budget
+
+    @classmethod
+    def build(
+        cls,
+        compressor: Compressor | None,
+        policy: ConversationPolicy | None,
+        options: dict[str, Any],
+        given: bool,
+    ) -> _ConversationStep:
+        if compressor is not None and given:
+            raise ConfigurationError("options apply only without compressor; configure the instance instead")
+        compressor = compressor or get_compressor("agent", **options)
+        # the agent compressor carries its conversation options: its policy and rate
+        policy = policy or getattr(compressor, "policy", None) or ConversationPolicy()
+        return cls(compressor, policy, Budget(rate=getattr(compressor, "rate", 0.25)))
+
+    def compress(self, messages: MessagesInput, plan: Sequence[str] | None) -> ConversationResult:
+        as_list = (
+            messages.to_messages() if isinstance(messages, PromptValue) else convert_to_messages(messages)
+        )
+        query = "\n".join(plan) if plan is not None else None
+        return compress_conversation(
+            as_list, self.compressor, self.policy, budget=self.budget, query=query, shape="langchain"
+        )
 
 
 # -- agent middleware -------------------------------------------------------------------------------
@@ -207,22 +234,28 @@ class ContextZipMiddleware(_middleware_base()):  # type: ignore[misc]
     its messages. A compression that fails is logged and the call goes on uncompressed.
 
     Args:
-        compressor: An :class:`AgentCompressor` to use instead of building one from options.
-        **options: :class:`AgentCompressor` options (``rate``, ``keep_last_turns``, ...).
+        compressor: A compressor to use instead of building the agent compressor from options.
+        policy: What may change (default: the agent compressor's ``policy``).
+        **options: :class:`~contextzip.compressors.agent.AgentCompressor` options (``rate``,
+            ``keep_last_turns``, ...).
 
     Example:
         >>> from langchain.agents import create_agent  # doctest: +SKIP
         >>> agent = create_agent(model, tools, middleware=[ContextZipMiddleware(rate=0.2)])  # doctest: +SKIP
     """
 
-    def __init__(self, *, compressor: AgentCompressor | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        compressor: Compressor | None = None,
+        policy: ConversationPolicy | None = None,
+        **options: Any,
+    ) -> None:
         if _middleware_base() is object:
             raise missing_extra("langchain", "langchain")
-        if compressor is not None and options:
-            raise ConfigurationError("options apply only without compressor; configure the instance instead")
         super().__init__()
-        self.compressor = compressor or AgentCompressor(**options)
-        self.last_result: AgentResult | None = None
+        self.step = _ConversationStep.build(compressor, policy, options, bool(options))
+        self.last_result: ConversationResult | None = None
 
     def wrap_model_call(
         self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
@@ -240,9 +273,7 @@ class ContextZipMiddleware(_middleware_base()):  # type: ignore[misc]
         if not request.messages:
             return request
         try:
-            result = self.compressor.compress_messages(
-                request.messages, plan=_todo_plan(request.state), shape="langchain"
-            )
+            result = self.step.compress(request.messages, _todo_plan(request.state))
         except Exception as exc:  # fail open: the agent goes on with what it had
             logger.warning("contextzip left the model call uncompressed: %s: %s", type(exc).__name__, exc)
             return request

@@ -34,9 +34,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from contextzip.conversation import TextMemo
 from contextzip.errors import ConfigurationError
 from contextzip.proxy.bodies import Api
-from contextzip.proxy.cache import MemoryCache, RedisCache, TextCache
+from contextzip.proxy.cache import MemoryCache, RedisCache
 from contextzip.proxy.metrics import ProxyMetrics, cached_tokens
 from contextzip.proxy.policy import CompressionPolicy, Outcome, parse_control
 from contextzip.proxy.settings import ProxySettings
@@ -80,7 +81,7 @@ class Proxy:
 
     def __init__(self, settings: ProxySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
-        cache: TextCache = (
+        cache: TextMemo = (
             RedisCache(settings.redis_url, ttl_s=settings.cache_ttl_s)
             if settings.redis_url
             else MemoryCache(settings.cache_size)

@@ -3,7 +3,9 @@
 The proxy compresses a text once, while it is live; whenever the same original comes back
 (the client re-sends its history every turn), the cache answers with the same compressed
 bytes, and the provider's prompt cache keeps hitting. :class:`MemoryCache` is a per-process
-LRU; :class:`RedisCache` shares the texts between replicas so they agree.
+LRU; :class:`RedisCache` shares the texts between replicas so they agree. Both are the
+:class:`~contextzip.conversation.TextMemo` that :func:`~contextzip.conversation.compress_conversation`
+reads and fills, keyed by :func:`~contextzip.conversation.memo_key`.
 
 Example:
     >>> cache = MemoryCache(2)
@@ -15,29 +17,14 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from typing import Protocol
 
 from contextzip.errors import missing_extra
 from contextzip.memo import LRU
 
-__all__ = ["MemoryCache", "RedisCache", "TextCache", "cache_key"]
+__all__ = ["MemoryCache", "RedisCache"]
 
 logger = logging.getLogger(__name__)
-
-
-class TextCache(Protocol):
-    """Where compressed texts are kept."""
-
-    def get(self, key: str) -> str | None: ...
-
-    def set(self, key: str, text: str) -> None: ...
-
-
-def cache_key(config: str, original: str) -> str:
-    """The key of ``original`` compressed under ``config`` (method and rate)."""
-    return hashlib.sha256(f"{config}\x00{original}".encode()).hexdigest()
 
 
 class MemoryCache(LRU[str, str]):

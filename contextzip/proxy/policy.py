@@ -31,17 +31,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contextzip.compressors.agent import AgentCompressor
+from contextzip.conversation import Conversation, ConversationPolicy, TextMemo, compress_conversation
 from contextzip.errors import ConfigurationError
-from contextzip.messages import Path, conversation_parts, message_roles
-from contextzip.proxy.bodies import Api, ConversationView, conversation_view
-from contextzip.proxy.cache import MemoryCache, TextCache, cache_key
+from contextzip.protocol import Compressor, get_compressor
+from contextzip.proxy.bodies import Api, conversation_view
 from contextzip.proxy.settings import METHODS, Policy, ProxySettings
 from contextzip.tokens import TokenCounter
+from contextzip.types import Budget
 
 __all__ = ["CompressionPolicy", "Control", "Outcome", "parse_control"]
-
-_PROTECTED_ROLES = ("system", "developer")
 
 
 @dataclass(frozen=True)
@@ -59,8 +57,8 @@ class Outcome:
 
     Attributes:
         body: The body to forward; ``None`` when the original bytes go as they came.
-        tokens_before: Tokens of the conversation's texts as the client sent them.
-        tokens_after: Tokens of those texts as forwarded.
+        tokens_before: Tokens of the conversation (its texts and tool calls) as the client sent it.
+        tokens_after: Tokens of the conversation as forwarded.
         method: The method used (``"off"`` when compression was off).
         compressed: Texts compressed for this request.
         reused: Texts replaced by their cached compression (re-sent history).
@@ -113,13 +111,11 @@ def parse_control(header: str | None) -> Control:
 class CompressionPolicy:
     """Applies the rules in the module docs to request bodies; thread-safe."""
 
-    def __init__(self, settings: ProxySettings, cache: TextCache) -> None:
+    def __init__(self, settings: ProxySettings, cache: TextMemo) -> None:
         self.settings = settings
         self.cache = cache
         self.counter = TokenCounter()
-        # a conversation re-sends its history every turn: hashing a text is ~40x cheaper than counting it
-        self._counts = MemoryCache(8192)
-        self._compressors: dict[tuple[str, float, int], AgentCompressor] = {}
+        self._compressors: dict[tuple[str, int], Compressor] = {}
         self._lock = threading.Lock()
 
     def policy(self, api: Api, body: Mapping[str, Any], control: Control) -> Policy:
@@ -133,88 +129,41 @@ class CompressionPolicy:
         """Compress the live zone of ``body`` and reuse cached compressions of its history."""
         policy = self.policy(api, body, control)
         view = conversation_view(api, body)
-        parts = view.parts()
-        counts = {p.key: self._count(p.text) for p in parts}
-        before = sum(counts.values())
+        conversation = Conversation.read(view.messages, view.shape, self.counter)
+        before = conversation.tokens
         if not policy.enabled:
             return Outcome(None, before, before, "off", reason="compression is off for this request")
         if isinstance(body.get("n"), int) and body["n"] > 1:
             return Outcome(
                 None, before, before, policy.method, reason="n > 1: every choice must see the same input"
             )
-        config = json.dumps([policy.method, policy.rate])
-        eligible = [p for p in parts if p.role not in _PROTECTED_ROLES and not _marked(view, p.key)]
-        texts: dict[Path, str] = {}
-        for part in eligible:
-            cached = self.cache.get(cache_key(config, part.text))
-            if cached is not None:
-                texts[part.key] = cached
-        reused = len(texts)
-        live = self._live(view, eligible, texts, counts, policy)
-        compressed = 0
-        if live:
-            result = self._compressor(policy).compress_messages(view.messages, shape=view.shape, only=live)
-            written = {p.key: p.text for p in conversation_parts(result.messages, view.shape)}
-            originals = {p.key: p.text for p in parts}
-            for key in live:
-                if written[key] != originals[key]:
-                    texts[key] = written[key]
-                    self.cache.set(cache_key(config, originals[key]), written[key])
-                    compressed += 1
-        if not texts:
+        result = compress_conversation(
+            conversation,
+            self._compressor(policy),
+            live_zone(policy.min_tokens),
+            budget=Budget(rate=policy.rate),
+            memo=self.cache,
+            memo_namespace=json.dumps([policy.method, policy.rate]),
+        )
+        if not result.texts:
             return Outcome(
                 None, before, before, policy.method, reason="nothing live and long enough to compress"
             )
-        after = before - sum(counts[k] for k in texts) + sum(self._count(t) for t in texts.values())
-        return Outcome(view.rewrite(texts), before, after, policy.method, compressed, reused)
+        body = view.rewrite(result.changes)
+        return Outcome(body, before, result.tokens_after, policy.method, result.compressed, result.reused)
 
-    def _count(self, text: str) -> int:
-        key = cache_key("count", text)
-        known = self._counts.get(key)
-        if known is not None:
-            return int(known)
-        count = self.counter.count(text)
-        self._counts.set(key, str(count))
-        return count
-
-    def _live(
-        self,
-        view: ConversationView,
-        eligible: list[Any],
-        done: Mapping[Path, str],
-        counts: Mapping[Path, int],
-        policy: Policy,
-    ) -> set[Path]:
-        roles = message_roles(view.messages, view.shape)
-        last_assistant = max((n for n, role in enumerate(roles) if role == "assistant"), default=-1)
-        return {
-            p.key
-            for p in eligible
-            if p.message > last_assistant
-            and p.key not in done
-            and counts[p.key] >= policy.min_tokens
-            and (p.kind == "tool_result" or p.role == "user")
-        }
-
-    def _compressor(self, policy: Policy) -> AgentCompressor:
-        key = (policy.method, policy.rate, policy.min_tokens)
+    def _compressor(self, policy: Policy) -> Compressor:
+        key = (policy.method, policy.min_tokens)  # the rate comes with each request's budget
         with self._lock:
             if key not in self._compressors:
                 self._compressors[key] = AgentCompressor(
-                    rate=policy.rate,
-                    min_tokens=policy.min_tokens,
-                    keep_last_turns=0,
-                    keep_latest_user=False,
-                    **METHODS[policy.method],
+                    min_tokens=policy.min_tokens, **METHODS[policy.method]
                 )
             return self._compressors[key]
 
 
-def _marked(view: ConversationView, key: Path) -> bool:
-    """Whether the text at ``key``, or a block or message holding it, is marked ``cache_control``."""
-    node: Any = view.messages
-    for step in key:
-        node = node[step]
-        if isinstance(node, Mapping) and "cache_control" in node:
-            return True
-    return False
+def live_zone(min_tokens: int) -> ConversationPolicy:
+    """What the proxy may change: the texts after the last assistant message (see the module docs)."""
+    return ConversationPolicy(
+        keep_latest_user=False, keep_last_turns=0, live_only=True, min_tokens=min_tokens
+    )

@@ -33,14 +33,12 @@ compressed until the conversation grows past it (compaction).
 from __future__ import annotations
 
 from contextzip.compressors.agent.compressor import DEFAULT_MIN_TOKENS, AgentCompressor
-from contextzip.compressors.agent.history import AgentResult
 from contextzip.compressors.agent.kinds import sniff_kind
 from contextzip.compressors.agent.plan import PlanStep, extract_plan, referenced_facts
 
 __all__ = [
     "DEFAULT_MIN_TOKENS",
     "AgentCompressor",
-    "AgentResult",
     "PlanStep",
     "extract_plan",
     "referenced_facts",

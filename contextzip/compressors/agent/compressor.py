@@ -2,40 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from contextzip.compressors.agent.history import (
-    AgentResult,
-    arguments_between,
-    content_hash,
-    first_user_part,
-    horizon_end,
-    kept_line_spans,
-    latest_user_part,
-    message_texts,
-)
+from contextzip.compressors.agent.history import Turns, content_hash, kept_line_spans
 from contextzip.compressors.agent.kinds import CODE_PATH, sniff_kind
 from contextzip.compressors.agent.plan import extract_plan, referenced_facts
 from contextzip.compressors.reducers import REDUCERS, Relevance, lexical_relevance, reduce_log, reducer_for
 from contextzip.compressors.relevance import mixed_relevance
+from contextzip.conversation import (
+    MESSAGE_TEXTS,
+    ConversationPolicy,
+    ConversationResult,
+    compress_conversation,
+    is_conversation,
+)
 from contextzip.errors import ConfigurationError
 from contextzip.memo import LRU
-from contextzip.messages import (
-    Part,
-    Path,
-    Shape,
-    conversation_parts,
-    detect_shape,
-    message_roles,
-    replace_parts,
-    tool_calls,
-)
-from contextzip.sizing import size_input
+from contextzip.messages import Shape
+from contextzip.sizing import Sized, size_input
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult
 
@@ -152,104 +142,32 @@ class AgentCompressor:
 
     # -- conversations ------------------------------------------------------------------------
 
+    @property
+    def policy(self) -> ConversationPolicy:
+        """What :meth:`compress_messages` may change, from this compressor's options."""
+        return ConversationPolicy(
+            keep_latest_user=self.keep_latest_user,
+            keep_last_turns=self.keep_last_turns,
+            min_tokens=self.min_tokens,
+            threshold_tokens=self.threshold_tokens,
+        )
+
     def compress_messages(
-        self,
-        messages: Sequence[Any],
-        *,
-        plan: Sequence[str] | None = None,
-        shape: Shape | None = None,
-        only: Collection[Path] | None = None,
-    ) -> AgentResult:
+        self, messages: Sequence[Any], *, plan: Sequence[str] | None = None, shape: Shape | None = None
+    ) -> ConversationResult:
         """Compress a conversation in OpenAI, Anthropic or LangChain shape.
+
+        :func:`contextzip.compress_conversation` with this compressor, its :attr:`policy`
+        and its ``rate``.
 
         Args:
             messages: The conversation; it is not changed.
             plan: The remaining steps, first next; ``None`` reads the plan from the conversation.
             shape: The conversation's shape, when it should not be detected.
-            only: Keys of the parts (:func:`~contextzip.messages.conversation_parts`) that may
-                be compressed; the others are read, never changed (``None``: every part the
-                rules above allow).
         """
-        shape = shape or detect_shape(messages)
-        parts = conversation_parts(messages, shape)
-        counts = [self.counter.count(p.text) for p in parts]
-        before = sum(counts)
-        if self.threshold_tokens and before <= self.threshold_tokens:
-            why = f"{before} tokens, not above threshold_tokens={self.threshold_tokens}"
-            return AgentResult(list(messages), before, before, reason=why)
-        texts_by_message = message_texts(parts, len(messages))
-        assistants = [n for n, role in enumerate(message_roles(messages, shape)) if role == "assistant"]
-        calls = list(tool_calls(messages, shape).values())
-        protected = self._protected_messages(parts, assistants, len(messages))
-        replacements: dict[Any, str] = {}
-        details: list[dict[str, Any]] = []
-        first_seen: dict[str, Part] = {}
-        first_user = first_user_part(parts)
-        latest_user = latest_user_part(parts)
-        deduplicated = 0
-        latest_plan: tuple[str, ...] = ()
-        for part, count in zip(parts, counts, strict=True):
-            digest = content_hash(part.text)
-            is_result = part.kind == "tool_result"
-            earlier = first_seen.get(digest) if is_result else None
-            if is_result:
-                first_seen.setdefault(digest, part)
-            if (
-                part.message in protected
-                or count < self.min_tokens
-                or (only is not None and part.key not in only)
-            ):
-                continue
-            if part.kind == "text" and part.role != "user":
-                continue
-            if earlier is not None:
-                self._originals.set(digest, part.text)
-                who = f"tool call {earlier.call.id}" if earlier.call else f"message {earlier.message}"
-                replacements[part.key] = f"[contextzip: same output as {who} above; original: cz:{digest}]"
-                deduplicated += 1
-                continue
-            end = (
-                horizon_end(assistants, part.message, len(messages))
-                if self.horizon == "next"
-                else len(messages)
-            )
-            steps = self._steps(texts_by_message, part, end, plan)
-            latest_plan = tuple(steps)
-            later = [t for m in range(part.message + 1, end) for t in texts_by_message[m]]
-            later += arguments_between(calls, part.message + 1, end)
-            keep = [fact for fact in referenced_facts(later) if fact in part.text]
-            task = texts_by_message[first_user][0] if first_user is not None else ""
-            call = f"{part.call.name} {part.call.arguments}" if part.call else ""
-            try:
-                if part.message == latest_user and part.kind == "text":
-                    own_task = part.message == first_user  # the prompt is the task: its edges steer
-                    new = self._reduce_between_edges(part.text, [*steps, "" if own_task else task], keep)
-                else:
-                    new = self._reduce(
-                        part.text, count, [call, *steps, task], keep, part.call.arguments if part.call else ""
-                    )
-            except ConfigurationError:
-                raise
-            except Exception as exc:  # fail open: this text stays as it was, the rest goes on
-                logger.warning("left message %d unchanged: %s: %s", part.message, type(exc).__name__, exc)
-                details.append({"key": part.key, "before": count, "after": count, "error": repr(exc)})
-                continue
-            after = self.counter.count(new)
-            if after >= count:
-                continue
-            self._originals.set(digest, part.text)
-            replacements[part.key] = new
-            details.append({"key": part.key, "before": count, "after": after, "kept_facts": len(keep)})
-        if not replacements:
-            why = "every reducer failed" if details else "nothing old and long enough to compress"
-            return AgentResult(
-                list(messages), before, before, plan=latest_plan, reason=why, details=tuple(details)
-            )
-        out = replace_parts(messages, replacements, shape)
-        after_total = before - sum(counts[n] for n, p in enumerate(parts) if p.key in replacements)
-        after_total += sum(self.counter.count(t) for t in replacements.values())
-        return AgentResult(
-            out, before, after_total, len(replacements), deduplicated, latest_plan, None, tuple(details)
+        query = "\n".join(plan) if plan is not None else None
+        return compress_conversation(
+            messages, self, self.policy, budget=Budget(rate=self.rate), query=query, shape=shape
         )
 
     def retrieve(self, digest: str) -> str | None:
@@ -261,52 +179,117 @@ class AgentCompressor:
     def compress(
         self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
     ) -> CompressionResult:
-        """Reduce each unprotected segment to the budget's share by the reducer for its kind."""
+        """Reduce each unprotected segment to the budget's share by the reducer for its kind.
+
+        Segments of a conversation (:meth:`contextzip.conversation.Conversation.read`) are
+        read as one: each unprotected text keeps ``budget.rate`` of its tokens, steered by
+        its tool call, the plan and the task (see the module docs), and ``query``, when
+        given, is the plan's remaining steps, one per line.
+        """
         sized = size_input(segments, budget, self.counter)
-        segments, counts, total, target = sized.segments, sized.counts, sized.total, sized.target
         if sized.keeps_everything:
             return sized.unchanged(self.name, "the budget keeps the whole input")
-        fixed = sum(c for s, c in zip(segments, counts, strict=True) if s.protected)
-        movable = total - fixed
-        share = max(target - fixed, 0) / movable if movable else 1.0
+        if is_conversation(sized.segments):
+            rate = budget.rate if budget.rate is not None else _share(sized)
+            return self._compress_turns(sized, query, rate)
+        share = _share(sized)
         results = []
-        for segment, count in zip(segments, counts, strict=True):
+        for segment, count in zip(sized.segments, sized.counts, strict=True):
             if segment.protected or count == 0:
                 results.append(SegmentResult(segment, segment.text, ((0, len(segment.text)),), count, count))
                 continue
             path = str(segment.meta.get("path", "")) if segment.meta else ""
-            text = self._reduce(segment.text, count, [query or ""], [], path, kind=segment.kind, share=share)
-            text = text if self.counter.count(text) < count else segment.text
-            spans = kept_line_spans(segment.text, text)
-            results.append(SegmentResult(segment, text, spans, count, self.counter.count(text)))
-        return CompressionResult(tuple(results), self.name, target, time.perf_counter() - sized.started)
+            text = self._reduce(
+                segment.text, count, [query or ""], [], path, share, kind=segment.kind, marker=False
+            )
+            results.append(self._segment_result(segment, count, text))
+        return CompressionResult(tuple(results), self.name, sized.target, time.perf_counter() - sized.started)
+
+    def _compress_turns(self, sized: Sized, query: str | None, rate: float) -> CompressionResult:
+        turns = Turns.of(sized.segments)
+        plan = query.splitlines() if query is not None else None
+        results: list[SegmentResult] = []
+        first_seen: dict[str, Segment] = {}
+        failed = 0
+        for segment, count in zip(sized.segments, sized.counts, strict=True):
+            whole = ((0, len(segment.text)),) if segment.text else ()
+            unchanged = SegmentResult(segment, segment.text, whole, count, count)
+            digest = content_hash(segment.text)
+            earlier = first_seen.get(digest) if segment.kind == "tool_output" else None
+            if segment.kind == "tool_output":
+                first_seen.setdefault(digest, segment)
+            if segment.protected or segment.kind not in MESSAGE_TEXTS:
+                results.append(unchanged)
+            elif earlier is not None:
+                self._originals.set(digest, segment.text)
+                call = earlier.meta.get("call_id")
+                who = f"tool call {call}" if call else f"message {earlier.meta['message']}"
+                pointer = f"[contextzip: same output as {who} above; original: cz:{digest}]"
+                results.append(SegmentResult(segment, pointer, (), count, self.counter.count(pointer),
+                                             note=f"same output as {who}"))  # fmt: skip
+            else:
+                try:
+                    text = self._reduce_turn(segment, count, turns, plan, rate)
+                except ConfigurationError:
+                    raise
+                except Exception as exc:  # fail open: this text stays as it was, the rest goes on
+                    message = segment.meta["message"]
+                    logger.warning("left message %d unchanged: %s: %s", message, type(exc).__name__, exc)
+                    failed += 1
+                    results.append(dataclasses.replace(unchanged, note=f"left unchanged: {exc!r}"))
+                    continue
+                result = self._segment_result(segment, count, text)
+                if result.text != segment.text:
+                    self._originals.set(digest, segment.text)
+                results.append(result)
+        changed = any(r.text != r.segment.text for r in results)
+        reason = (
+            None
+            if changed
+            else "every reducer failed"
+            if failed
+            else "nothing old and long enough to compress"
+        )
+        elapsed = time.perf_counter() - sized.started
+        return CompressionResult(tuple(results), self.name, sized.target, elapsed, reason)
+
+    def _reduce_turn(
+        self, segment: Segment, count: int, turns: Turns, plan: Sequence[str] | None, rate: float
+    ) -> str:
+        message = int(segment.meta["message"])
+        end = turns.horizon_end(message) if self.horizon == "next" else len(turns.texts)
+        steps = self._steps(turns.texts, message, end, plan)
+        keep = [fact for fact in referenced_facts(turns.later(message, end)) if fact in segment.text]
+        arguments = str(segment.meta.get("arguments", ""))
+        call = f"{segment.meta['tool']} {arguments}" if "call_id" in segment.meta else ""
+        if message == turns.latest_user and segment.kind == "text":
+            own_task = message == turns.first_user  # the prompt is the task: its edges steer
+            return self._reduce_between_edges(
+                segment.text, [*steps, "" if own_task else turns.task], keep, rate
+            )
+        return self._reduce(segment.text, count, [call, *steps, turns.task], keep, arguments, rate)
+
+    def _segment_result(self, segment: Segment, count: int, text: str) -> SegmentResult:
+        """The result for ``text`` in place of ``segment``, or the original where it is no shorter."""
+        after = self.counter.count(text)
+        if after >= count:
+            return SegmentResult(segment, segment.text, ((0, len(segment.text)),), count, count)
+        return SegmentResult(segment, text, kept_line_spans(segment.text, text), count, after)
 
     # -- inside -----------------------------------------------------------------------------------
 
-    def _protected_messages(self, parts: Sequence[Part], assistants: Sequence[int], length: int) -> set[int]:
-        protected = {p.message for p in parts if p.role in ("system", "developer")}
-        user_texts = [p.message for p in parts if p.role == "user" and p.kind == "text"]
-        if user_texts:
-            protected.update((user_texts[0], user_texts[-1]))
-        if self.keep_last_turns and assistants:
-            cut = assistants[-min(self.keep_last_turns, len(assistants))]
-            protected.update(range(cut, length))
-        if user_texts and not self.keep_latest_user:
-            protected.discard(user_texts[-1])
-        return protected
-
-    def _steps(self, texts: list[list[str]], part: Part, end: int, plan: Sequence[str] | None) -> list[str]:
+    def _steps(self, texts: list[list[str]], message: int, end: int, plan: Sequence[str] | None) -> list[str]:
         if plan is not None:
             return list(plan)[: self.next_steps]
         # "next": the plan when the call was made, so the step the call serves is still ahead
-        written = [t for m in range(part.message if self.horizon == "next" else end) for t in texts[m]]
+        written = [t for m in range(message if self.horizon == "next" else end) for t in texts[m]]
         return [s.text for s in extract_plan(written) if not s.done][: self.next_steps]
 
     def _reduce(
-        self, text: str, count: int, query: list[str], keep: list[str], arguments: str,
-        *, kind: str | None = None, share: float | None = None,
+        self, text: str, count: int, query: list[str], keep: list[str], arguments: str, rate: float,
+        *, kind: str | None = None, marker: bool = True,
     ) -> str:  # fmt: skip
-        rate = self.rate if share is None else share
+        """``text`` cut to ``rate`` of its ``count`` tokens, ending in a marker unless told not to."""
         budget = max(int(count * rate), 16)
         config = [self.relevance, self.model, self.prose]
         key = content_hash(json.dumps([text, query, keep, arguments, kind, budget, config]))
@@ -324,12 +307,12 @@ class AgentCompressor:
         else:
             reduced = self._reduce_prose(text, budget, " ".join(query), keep)
         digest = content_hash(text)
-        marker = f"[contextzip: {count:,} → {self.counter.count(reduced):,} tokens; original: cz:{digest}]"
-        result = f"{reduced}\n{marker}" if share is None else reduced
+        note = f"[contextzip: {count:,} → {self.counter.count(reduced):,} tokens; original: cz:{digest}]"
+        result = f"{reduced}\n{note}" if marker else reduced
         self._memo.set(key, result)
         return result
 
-    def _reduce_between_edges(self, text: str, query: list[str], keep: list[str]) -> str:
+    def _reduce_between_edges(self, text: str, query: list[str], keep: list[str], rate: float) -> str:
         """Compress a prompt's middle; its short first and last paragraphs stay and steer.
 
         Where one of the two asks a question, only the question steers (with the task and plan).
@@ -349,7 +332,7 @@ class AgentCompressor:
             return text
         # a question steers; the other edge is then the document's own first or last paragraph
         steering = [edge for edge in edges if _QUESTION.search(edge)] or edges
-        reduced = self._reduce(middle, count, [*steering, *query], keep, "")
+        reduced = self._reduce(middle, count, [*steering, *query], keep, "", rate)
         # the middle's own leading and trailing whitespace keeps the paragraphs apart
         lead = middle[: len(middle) - len(middle.lstrip())]
         trail = middle[len(middle.rstrip()) :]
@@ -382,3 +365,10 @@ class AgentCompressor:
             [Segment(text)], query=query or None, budget=Budget(target_tokens=budget)
         )
         return result.segments[0].text
+
+
+def _share(sized: Sized) -> float:
+    """The share of its tokens each unprotected segment keeps so that the whole meets the target."""
+    fixed = sum(c for s, c in zip(sized.segments, sized.counts, strict=True) if s.protected)
+    movable = sized.total - fixed
+    return max(sized.target - fixed, 0) / movable if movable else 1.0

@@ -1,74 +1,75 @@
-"""What compressing a conversation returns, and the helpers that read its history."""
+"""What a conversation's segments say about its turns, read once per compression."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from contextzip.messages import Part, ToolCall
+from contextzip.conversation import MESSAGE_TEXTS
+from contextzip.types import Segment
 
-__all__ = ["AgentResult"]
+__all__ = ["Turns", "content_hash", "kept_line_spans"]
 
 
 @dataclass(frozen=True)
-class AgentResult:
-    """The compressed conversation and what happened to it.
+class Turns:
+    """A conversation's texts by message, its assistant turns and its tool calls.
 
     Attributes:
-        messages: The conversation, same shape and length as the input.
-        tokens_before: Tokens of every text in the input.
-        tokens_after: Tokens of every text in the output.
-        compressed: How many texts were rewritten.
-        deduplicated: How many of those became pointers to an earlier identical output.
-        plan: The remaining steps the relevance target used (for the latest result).
-        reason: Why nothing was compressed, when nothing was.
+        texts: Each message's texts, in order.
+        assistants: The positions of the assistant messages.
+        calls: ``(message, arguments)`` of each tool call.
+        first_user: The message of the first user text (the task), if any.
+        latest_user: The message of the latest user text, if any.
     """
 
-    messages: list[Any]
-    tokens_before: int
-    tokens_after: int
-    compressed: int = 0
-    deduplicated: int = 0
-    plan: tuple[str, ...] = ()
-    reason: str | None = None
-    details: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    texts: list[list[str]]
+    assistants: list[int]
+    calls: list[tuple[int, str]]
+    first_user: int | None
+    latest_user: int | None
+
+    @classmethod
+    def of(cls, segments: Sequence[Segment]) -> Turns:
+        """Read segments of :meth:`contextzip.conversation.Conversation.read`."""
+        length = max(int(s.meta["message"]) for s in segments) + 1 if segments else 0
+        texts: list[list[str]] = [[] for _ in range(length)]
+        assistants: set[int] = set()
+        calls = []
+        users = []
+        for segment in segments:
+            message = int(segment.meta["message"])
+            if segment.role == "assistant":
+                assistants.add(message)
+            if segment.kind == "tool_call":
+                calls.append((message, segment.text))
+            elif segment.kind in MESSAGE_TEXTS:
+                texts[message].append(segment.text)
+                if segment.role == "user" and segment.kind == "text":
+                    users.append(message)
+        return cls(
+            texts, sorted(assistants), calls, users[0] if users else None, users[-1] if users else None
+        )
 
     @property
-    def ratio(self) -> float:
-        """Tokens before over tokens after."""
-        return self.tokens_before / self.tokens_after if self.tokens_after else 1.0
+    def task(self) -> str:
+        """The first user text: what the agent was asked to do."""
+        return self.texts[self.first_user][0] if self.first_user is not None else ""
+
+    def horizon_end(self, message: int) -> int:
+        """One past the first assistant message after ``message``: what the answer to it could see."""
+        following = [m for m in self.assistants if m > message]
+        return following[0] + 1 if following else len(self.texts)
+
+    def later(self, message: int, end: int) -> list[str]:
+        """The texts of messages ``message + 1`` to ``end`` and the arguments of calls made there."""
+        texts = [t for m in range(message + 1, end) for t in self.texts[m]]
+        return texts + [arguments for at, arguments in self.calls if message + 1 <= at < end]
 
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-
-
-def message_texts(parts: Sequence[Part], length: int) -> list[list[str]]:
-    texts: list[list[str]] = [[] for _ in range(length)]
-    for part in parts:
-        texts[part.message].append(part.text)
-    return texts
-
-
-def first_user_part(parts: Sequence[Part]) -> int | None:
-    return next((p.message for p in parts if p.role == "user" and p.kind == "text"), None)
-
-
-def latest_user_part(parts: Sequence[Part]) -> int | None:
-    return next((p.message for p in reversed(parts) if p.role == "user" and p.kind == "text"), None)
-
-
-def horizon_end(assistants: Sequence[int], message: int, length: int) -> int:
-    """One past the first assistant message after ``message``: what the answer to it could see."""
-    following = [m for m in assistants if m > message]
-    return following[0] + 1 if following else length
-
-
-def arguments_between(calls: Sequence[ToolCall], start: int, end: int) -> list[str]:
-    """The arguments of the tool calls made in messages ``start`` to ``end``: facts they reuse."""
-    return [c.arguments for c in calls if start <= c.message < end]
 
 
 def kept_line_spans(original: str, text: str) -> tuple[tuple[int, int], ...]:

@@ -149,7 +149,7 @@ def reduce_outline(
 
     counter = counter or TokenCounter()
     lines = text.splitlines()
-    if counter.count(text) <= budget or len(lines) < 2:
+    if counter.count_remembered(text) <= budget or len(lines) < 2:
         return text
     scores, must = weigh(lines, relevance, keep)
     if landmarks is not None:

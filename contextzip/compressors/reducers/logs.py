@@ -69,7 +69,7 @@ def reduce_log(
 
     counter = counter or TokenCounter()
     lines = text.splitlines()
-    if counter.count(text) <= budget or len(lines) < 2:
+    if counter.count_remembered(text) <= budget or len(lines) < 2:
         return text
     entries = _collapse_runs(lines)
     collapsed = "\n".join(e for e, _ in entries)

@@ -1,0 +1,71 @@
+"""Which texts of a conversation may change: one policy for the proxy, LangChain and the library."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from contextzip.errors import ConfigurationError
+from contextzip.messages import Part
+
+__all__ = ["ConversationPolicy"]
+
+
+@dataclass(frozen=True)
+class ConversationPolicy:
+    """Which texts of a conversation may change; the rest reach the compressor protected.
+
+    A text may change when it is a tool result or a user's text, has at least
+    ``min_tokens`` tokens, and no rule below keeps it. Assistant texts, tool calls and
+    system prompts never change.
+
+    Attributes:
+        protected_roles: Messages of these roles are kept.
+        keep_task: Keep the first user message (the task).
+        keep_latest_user: Keep the latest user message. When false it may change even
+            inside the last turns and even when it is the task (a prompt that carries
+            its own documents).
+        keep_last_turns: Keep the last turns: everything from the ``keep_last_turns``-th
+            last assistant message on.
+        live_only: Only texts after the last assistant message may change (the proxy's
+            live zone: the client's history was settled on earlier turns).
+        respect_cache_control: Keep texts in a block or message marked ``cache_control``.
+        min_tokens: Shorter texts are kept.
+        threshold_tokens: Keep everything in a conversation of at most this many tokens
+            (``0``: no threshold).
+
+    Example:
+        >>> ConversationPolicy(keep_last_turns=0, live_only=True).min_tokens
+        200
+    """
+
+    protected_roles: tuple[str, ...] = ("system", "developer")
+    keep_task: bool = True
+    keep_latest_user: bool = True
+    keep_last_turns: int = 2
+    live_only: bool = False
+    respect_cache_control: bool = True
+    min_tokens: int = 200
+    threshold_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("keep_last_turns", "min_tokens", "threshold_tokens"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigurationError(f"{name} must be an int >= 0, got {value!r}")
+
+    def kept_messages(self, roles: Sequence[str], parts: Sequence[Part]) -> set[int]:
+        """The messages whose texts are kept whole, whatever their length or kind."""
+        kept = {p.message for p in parts if p.role in self.protected_roles}
+        user_texts = [p.message for p in parts if p.role == "user" and p.kind == "text"]
+        if user_texts:
+            kept.update(user_texts[:1] if self.keep_task else [])
+            kept.update(user_texts[-1:] if self.keep_latest_user else [])
+        assistants = [n for n, role in enumerate(roles) if role == "assistant"]
+        if self.keep_last_turns and assistants:
+            kept.update(range(assistants[-min(self.keep_last_turns, len(assistants))], len(roles)))
+        if user_texts and not self.keep_latest_user:
+            kept.discard(user_texts[-1])
+        if self.live_only:
+            kept.update(range(max(assistants, default=-1) + 1))
+        return kept
