@@ -28,9 +28,10 @@ def test_all_is_pinned():
     assert sorted(contextzip.__all__) == sorted(
         [
             "Budget", "CompressionResult", "Compressor", "CompressorInfo", "ConfigurationError",
-            "ContextZipError", "ConversationPolicy", "ConversationResult", "compress_conversation", "MissingDependencyError", "Pipeline", "ResourceNotFoundError", "Segment",
-            "SegmentResult", "TokenCounter", "UnknownCompressorError", "__version__",
-            "available_compressors", "compress", "count_tokens", "get_compressor", "register_compressor",
+            "ContextZipError", "ConversationPolicy", "ConversationResult", "MissingDependencyError",
+            "Pipeline", "ResourceNotFoundError", "Segment", "SegmentResult", "TokenCounter",
+            "UnknownCompressorError", "__version__", "available_compressors", "compress",
+            "compress_conversation", "count_tokens", "get_compressor", "register_compressor",
         ]
     )  # fmt: skip
 

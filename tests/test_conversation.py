@@ -119,8 +119,8 @@ def test_a_remembered_compression_comes_back_for_the_same_original() -> None:
     assert (first.compressed, first.reused) == (1, 0)
     # the same text as history of a longer conversation: replaced by the same bytes, not compressed again
     longer = [*messages, {"role": "assistant", "content": "Done."}, {"role": "user", "content": "Thanks."}]
-    again = compress_conversation(longer, agent, ConversationPolicy(keep_last_turns=0, live_only=True), memo=memo,
-                                  memo_namespace="lexical")  # fmt: skip
+    live = ConversationPolicy(keep_last_turns=0, live_only=True)
+    again = compress_conversation(longer, agent, live, memo=memo, memo_namespace="lexical")
     assert (again.compressed, again.reused) == (0, 1)
     assert again.messages[3]["content"] == first.messages[3]["content"]
     assert again.tokens_after == first.tokens_after + sum(

@@ -156,9 +156,8 @@ class CompressionPolicy:
         key = (policy.method, policy.min_tokens)  # the rate comes with each request's budget
         with self._lock:
             if key not in self._compressors:
-                self._compressors[key] = AgentCompressor(
-                    min_tokens=policy.min_tokens, **METHODS[policy.method]
-                )
+                options = METHODS[policy.method]
+                self._compressors[key] = get_compressor("agent", min_tokens=policy.min_tokens, **options)
             return self._compressors[key]
 
 

@@ -242,14 +242,9 @@ class AgentCompressor:
                 if result.text != segment.text:
                     self._originals.set(digest, segment.text)
                 results.append(result)
-        changed = any(r.text != r.segment.text for r in results)
-        reason = (
-            None
-            if changed
-            else "every reducer failed"
-            if failed
-            else "nothing old and long enough to compress"
-        )
+        reason = None
+        if not any(r.text != r.segment.text for r in results):
+            reason = "every reducer failed" if failed else "nothing old and long enough to compress"
         elapsed = time.perf_counter() - sized.started
         return CompressionResult(tuple(results), self.name, sized.target, elapsed, reason)
 
