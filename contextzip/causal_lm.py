@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import ConfigurationError
-from contextzip.hf_loading import load_pretrained
+from contextzip.loading import load_pretrained
 from contextzip.memo import LRU
 from contextzip.resources import resolve_causal_lm
 

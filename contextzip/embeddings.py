@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import ConfigurationError, ResourceNotFoundError, missing_extra
+from contextzip.loading import load_once
 from contextzip.memo import LRU
 
 if TYPE_CHECKING:
@@ -118,10 +118,7 @@ class SentenceEncoder:
     def _runner_loaded(self) -> _Runner:
         if self._runner is None:
             key = (self.model, self.backend, self.device, self.precision, self.batch_size, self.max_length)
-            with _runners_lock:
-                if key not in _runners:
-                    _runners[key] = _make_runner(self)
-                self._runner = _runners[key]
+            self._runner = load_once("sentence-encoder-runner", key, lambda: _make_runner(self))
         return self._runner
 
 
@@ -139,10 +136,6 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms > 0, norms, 1.0)
 
 
-_encoders: dict[tuple[Any, ...], SentenceEncoder] = {}
-_encoders_lock = threading.Lock()
-
-
 def get_encoder(model: str | None = None, **options: Any) -> SentenceEncoder:
     """The process-wide :class:`SentenceEncoder` for ``model`` and ``options``.
 
@@ -150,10 +143,7 @@ def get_encoder(model: str | None = None, **options: Any) -> SentenceEncoder:
     one model in memory and one cache of vectors.
     """
     key = (model, tuple(sorted(options.items())))
-    with _encoders_lock:
-        if key not in _encoders:
-            _encoders[key] = SentenceEncoder(model, **options)
-        return _encoders[key]
+    return load_once("sentence-encoder", key, lambda: SentenceEncoder(model, **options))
 
 
 class _Runner:
@@ -161,10 +151,6 @@ class _Runner:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
-
-
-_runners: dict[tuple[Any, ...], _Runner] = {}
-_runners_lock = threading.Lock()
 
 
 def _make_runner(encoder: SentenceEncoder) -> _Runner:
@@ -188,7 +174,7 @@ class _TorchRunner(_Runner):
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise missing_extra(exc.name or "sentence_transformers", "ml") from None
-        from contextzip.hf_loading import check_device
+        from contextzip.loading import check_device
         from contextzip.token_classification import fast_precision
 
         check_device(torch, encoder.device)

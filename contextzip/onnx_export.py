@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from contextzip.errors import ConfigurationError, missing_extra
+from contextzip.loading import load_once
 from contextzip.resources import cache_dir, file_lock, model_fingerprint
 
 __all__ = ["onnx_model_path", "onnx_session"]
@@ -54,16 +55,20 @@ def onnx_model_path(model: str, *, quantize: bool, task: str = "token-classifica
 
 
 def onnx_session(model: str, *, quantize: bool, threads: int | None = None) -> Any:
-    """An ONNX Runtime CPU session for ``model`` (fp32, or int8 with ``quantize``)."""
-    try:
-        import onnxruntime
-    except ImportError as exc:
-        raise missing_extra(exc.name or "onnxruntime", "onnx") from None
-    path = onnx_model_path(model, quantize=quantize)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    """An ONNX Runtime CPU session for ``model`` (fp32, or int8 with ``quantize``), one per process."""
+
+    def build() -> Any:
+        try:
+            import onnxruntime
+        except ImportError as exc:
+            raise missing_extra(exc.name or "onnxruntime", "onnx") from None
+        path = onnx_model_path(model, quantize=quantize)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    return load_once("onnx-session", (model, quantize, threads), build)
 
 
 def _export(model: str, target: Path, task: str) -> None:

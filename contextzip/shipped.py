@@ -41,6 +41,7 @@ __all__ = [
     "base_dir",
     "fingerprint",
     "is_shipped_model",
+    "locate_token_classifier",
     "materialize",
     "resolve_token_classifier",
 ]
@@ -127,15 +128,15 @@ def fingerprint(folder: Path) -> str:
     return str(hash_file(folder / "model.safetensors").hexdigest())[:16]
 
 
-def resolve_token_classifier(model: str | os.PathLike[str] | None, *, query_aware: bool = False) -> str:
-    """The folder or hub name to load a token classifier from.
+def locate_token_classifier(model: str | os.PathLike[str] | None, *, query_aware: bool = False) -> str:
+    """Where a token classifier comes from, found without writing anything.
 
     ``None`` is the shipped default (its query-aware sibling with ``query_aware``); a
-    shipped model's name or folder is rebuilt from its base package once
-    (:func:`materialize`); anything else is used as given.
+    shipped model's name becomes its folder; anything else is used as given. A missing
+    default raises :class:`ResourceNotFoundError` saying how to make it.
 
     Example:
-        >>> resolve_token_classifier("/models/my-classifier")
+        >>> locate_token_classifier("/models/my-classifier")
         '/models/my-classifier'
     """
     if model is None:
@@ -147,10 +148,22 @@ def resolve_token_classifier(model: str | os.PathLike[str] | None, *, query_awar
                 "`contextzip train --recipe default`, set CONTEXTZIP_MODELS_DIR, or pass model= a local "
                 "folder of a 2-label *ForTokenClassification checkpoint"
             )
-        return str(materialize(folder))
+        return str(folder)
     path = Path(model)
     if not path.exists() and is_shipped_model(models_dir() / str(model)):
-        path = models_dir() / str(model)
-    if is_shipped_model(path):
-        return str(materialize(path))
+        return str(models_dir() / str(model))
     return os.fspath(model)
+
+
+def resolve_token_classifier(model: str | os.PathLike[str] | None, *, query_aware: bool = False) -> str:
+    """The folder or hub name to load a token classifier from.
+
+    :func:`locate_token_classifier`, then a shipped model is rebuilt from its base package
+    once (:func:`materialize`).
+
+    Example:
+        >>> resolve_token_classifier("/models/my-classifier")
+        '/models/my-classifier'
+    """
+    located = locate_token_classifier(model, query_aware=query_aware)
+    return str(materialize(Path(located))) if is_shipped_model(Path(located)) else located

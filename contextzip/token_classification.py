@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import ConfigurationError
-from contextzip.hf_loading import load_pretrained
+from contextzip.loading import load_pretrained
 from contextzip.memo import LRU
 from contextzip.token_windows import WindowPlan, pad_id, plan_windows
 
@@ -37,6 +37,7 @@ __all__ = [
     "BACKENDS",
     "PRECISIONS",
     "TokenClassifier",
+    "check_classifier_options",
     "TokenProbs",
     "fast_precision",
     "load_classifier",
@@ -71,6 +72,26 @@ def load_classifier(model: str, device: str = "cpu") -> tuple[Any, Any]:
             "a keep/drop classifier needs 2 (label 1 = keep)"
         )
     return tokenizer, encoder
+
+
+def check_classifier_options(
+    backend: str, device: str, precision: str, max_length: int, batch_size: int
+) -> None:
+    """Raise :class:`ConfigurationError` for options a :class:`TokenClassifier` cannot run with."""
+    if backend not in BACKENDS:
+        raise ConfigurationError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if precision not in PRECISIONS:
+        raise ConfigurationError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if backend == "torch" and precision == "int8":
+        raise ConfigurationError("int8 runs on the ONNX backend; use backend='onnx' or precision='bfloat16'")
+    if backend == "onnx" and precision == "bfloat16":
+        raise ConfigurationError("bfloat16 runs on the torch backend; use precision='int8' or 'float32'")
+    if backend == "onnx" and device != "cpu":
+        raise ConfigurationError("the ONNX backend runs on the CPU; use device='cpu' or backend='torch'")
+    if max_length < 8:
+        raise ConfigurationError(f"max_length must be >= 8, got {max_length}")
+    if batch_size < 1:
+        raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
 
 
 @functools.lru_cache(maxsize=4)
@@ -142,22 +163,7 @@ class TokenClassifier:
         chunk_end_tokens: Sequence[str] = (".", "\n"),
         progress: bool | None = None,
     ) -> None:
-        if backend not in BACKENDS:
-            raise ConfigurationError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        if precision not in PRECISIONS:
-            raise ConfigurationError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        if backend == "torch" and precision == "int8":
-            raise ConfigurationError(
-                "int8 runs on the ONNX backend; use backend='onnx' or precision='bfloat16'"
-            )
-        if backend == "onnx" and precision == "bfloat16":
-            raise ConfigurationError("bfloat16 runs on the torch backend; use precision='int8' or 'float32'")
-        if backend == "onnx" and device != "cpu":
-            raise ConfigurationError("the ONNX backend runs on the CPU; use device='cpu' or backend='torch'")
-        if max_length < 8:
-            raise ConfigurationError(f"max_length must be >= 8, got {max_length}")
-        if batch_size < 1:
-            raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
+        check_classifier_options(backend, device, precision, max_length, batch_size)
         self.model = os.fspath(model)
         self.backend = backend
         self.device = device

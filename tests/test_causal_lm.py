@@ -63,13 +63,13 @@ class BigramLM:
 @pytest.mark.slow
 @pytest.mark.parametrize(("window", "stride"), [(64, 32), (64, 63), (100, 7)])
 def test_windowing_is_exact_for_a_model_with_one_token_of_context(lm, window, stride, monkeypatch):
-    from contextzip import hf_loading
+    from contextzip import loading
     from contextzip.resources import resolve_causal_lm
 
     lm.surprisal("load the real tokenizer")
-    key = (resolve_causal_lm(None), "cpu", "AutoModelForCausalLM")
-    tokenizer, _ = hf_loading._loaded[key]
-    monkeypatch.setitem(hf_loading._loaded, key, (tokenizer, BigramLM(len(tokenizer))))
+    key = ("AutoModelForCausalLM", resolve_causal_lm(None), "cpu")
+    tokenizer, _ = loading._loaded[key]
+    monkeypatch.setitem(loading._loaded, key, (tokenizer, BigramLM(len(tokenizer))))
     _, one_pass = CausalLM(window=2048, stride=2047).surprisal(ENGLISH)
     _, windowed = CausalLM(window=window, stride=stride, batch_size=3).surprisal(ENGLISH)
     assert len(one_pass) > 600
@@ -110,15 +110,15 @@ def test_selfinfo_lm_keeps_force_tokens_and_protected(lm):
 
 @pytest.mark.slow
 def test_model_loads_once_per_process(lm):
-    from contextzip import hf_loading
+    from contextzip import loading
 
     def causal_lms() -> dict[object, object]:  # the cache also holds other kinds of model
-        return {k: v for k, v in hf_loading._loaded.items() if k[2] == "AutoModelForCausalLM"}
+        return loading.loaded("AutoModelForCausalLM")
 
     lm.surprisal("warm up")
-    loaded = causal_lms()
+    first = causal_lms()
     CausalLM().surprisal("again")
-    assert causal_lms() == loaded and len(loaded) == 1
+    assert causal_lms() == first and len(first) == 1
 
 
 @pytest.mark.slow

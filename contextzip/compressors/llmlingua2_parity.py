@@ -23,13 +23,13 @@ What this reproduces, step by step (``compress_prompt(use_llmlingua2=True)``):
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from contextzip.compressors.llmlingua2_words import WordMerge
 from contextzip.errors import ConfigurationError, missing_extra
+from contextzip.loading import load_once
 from contextzip.tokens import TokenCounter
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
 
@@ -38,15 +38,12 @@ __all__ = ["ParityOutput", "compress_like_llmlingua2", "llmlingua2_compress"]
 _MAX_FORCE_TOKENS = 100
 _WINDOW = 512
 _BATCH = 50
-_loaded: dict[str, tuple[Any, Any]] = {}
-_lock = threading.Lock()
 
 
 class ParitySettings(Protocol):
     """What parity reads of a token-classifier compressor (its constructor's settings)."""
 
     name: str
-    model: str
     counter: TokenCounter
     force_tokens: tuple[str, ...]
     force_reserve_digit: bool
@@ -55,6 +52,9 @@ class ParitySettings(Protocol):
     context_level_filter: bool
     context_level_rate: float | None
     token_to_word: str
+
+    @property
+    def model(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -259,24 +259,25 @@ def _score_chunks(tokenizer: Any, encoder: Any, merge: WordMerge, chunks: list[s
 
 def _load(model: str) -> tuple[Any, Any]:
     """A private (tokenizer, fp32 model) pair with llmlingua's 100 added tokens."""
-    with _lock:
-        if model not in _loaded:
-            try:
-                import torch
-                from transformers import AutoModelForTokenClassification, AutoTokenizer
-            except ImportError as exc:
-                raise missing_extra(exc.name or "torch", "ml") from None
-            tokenizer = AutoTokenizer.from_pretrained(model)
-            encoder = AutoModelForTokenClassification.from_pretrained(model, dtype=torch.float32).eval()
-            tokenizer.add_special_tokens(
-                {"additional_special_tokens": [f"[NEW{i}]" for i in range(_MAX_FORCE_TOKENS)]}
-            )
-            # llmlingua seeds 42 before growing the embeddings; do so without touching the caller's RNG
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(42)
-                encoder.resize_token_embeddings(len(tokenizer))
-            _loaded[model] = (tokenizer, encoder)
-        return _loaded[model]
+
+    def build() -> tuple[Any, Any]:
+        try:
+            import torch
+            from transformers import AutoModelForTokenClassification, AutoTokenizer
+        except ImportError as exc:
+            raise missing_extra(exc.name or "torch", "ml") from None
+        tokenizer = AutoTokenizer.from_pretrained(model)
+        encoder = AutoModelForTokenClassification.from_pretrained(model, dtype=torch.float32).eval()
+        tokenizer.add_special_tokens(
+            {"additional_special_tokens": [f"[NEW{i}]" for i in range(_MAX_FORCE_TOKENS)]}
+        )
+        # llmlingua seeds 42 before growing the embeddings; do so without touching the caller's RNG
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(42)
+            encoder.resize_token_embeddings(len(tokenizer))
+        return tokenizer, encoder
+
+    return load_once("llmlingua2-token-classifier", (model,), build)
 
 
 def _chunks(tokenizer: Any, text: str, chunk_end_tokens: set[str]) -> list[str]:

@@ -1,9 +1,11 @@
 """Relevance to a query, shared by the compressors: query words, BM25, and embeddings mixed in.
 
 * :func:`lexical_relevance` — the distinct query words a text holds, rare ones weighing most;
-* :func:`bm25_scores` — BM25 over English words (``bm25s``, stop words out);
+* :func:`bm25_scores` — BM25 over English words (stop words out);
 * :func:`bm25_word_scores` — BM25 over word lists split by the caller (code identifiers);
 * :func:`mixed_relevance` — embedding similarity plus half the lexical score.
+
+Both BM25 scorers are ``bm25s``'s Lucene BM25: one implementation for MIG, code and the peers.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import missing_extra
 
@@ -73,46 +75,45 @@ def mixed_relevance(query: Sequence[str], *, model: str | None = None) -> Releva
 
 
 def bm25_scores(texts: Sequence[str], query: str) -> np.ndarray:
-    """BM25 score of each text for ``query`` (``bm25s``, English stop words, no stemming)."""
-    import numpy as np
-
-    try:
-        import bm25s
-    except ImportError as exc:
-        raise missing_extra(exc.name or "bm25s", "ml") from None
+    """BM25 score of each text for ``query`` (English words, stop words out, no stemming)."""
+    bm25s = _bm25s()
     corpus = bm25s.tokenize(list(texts), stopwords="en", show_progress=False)
     words = bm25s.tokenize([query], stopwords="en", show_progress=False, return_ids=False)[0]
-    known = [w for w in words if w in corpus.vocab]
-    if not known:
-        return np.zeros(len(texts))
-    retriever = bm25s.BM25()
-    retriever.index(corpus, show_progress=False)
-    return np.asarray(retriever.get_scores(known), dtype=np.float64)
+    return _lucene_bm25(corpus, [w for w in words if w in corpus.vocab], len(texts))
 
 
 def bm25_word_scores(
     documents: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.75
 ) -> np.ndarray:
-    """BM25 of word lists (identifiers are already split; no stop words in code)."""
+    """BM25 of word lists split by the caller (code identifiers: no stop words), in float64.
+
+    The classic form, ``(k1 + 1)`` factor included, so scores keep their scale.
+    """
+    if not any(documents) or not query:
+        import numpy as np
+
+        return np.zeros(len(documents))
+    retriever = _bm25s().BM25(k1=k1, b=b, dtype="float64")
+    retriever.index(documents, show_progress=False)
+    known = [w for w in sorted(set(query)) if w in retriever.vocab_dict]
+    return (k1 + 1) * _lucene_bm25(documents, known, len(documents), retriever)
+
+
+def _lucene_bm25(corpus: Any, known: list[str], count: int, retriever: Any = None) -> np.ndarray:
+    """The Lucene BM25 scores of ``corpus`` (``bm25s``) for the ``known`` query words."""
     import numpy as np
 
-    if not documents or not query:
-        return np.zeros(len(documents))
-    lengths = np.array([len(d) for d in documents], dtype=float)
-    average = lengths.mean() or 1.0
-    frequency: dict[str, int] = {}
-    for document in documents:
-        for word in set(document):
-            frequency[word] = frequency.get(word, 0) + 1
-    scores = np.zeros(len(documents))
-    counts = [dict.fromkeys(d, 0) for d in documents]
-    for document, count in zip(documents, counts, strict=True):
-        for word in document:
-            count[word] += 1
-    for word in set(query):
-        if word not in frequency:
-            continue
-        idf = math.log(1 + (len(documents) - frequency[word] + 0.5) / (frequency[word] + 0.5))
-        tf = np.array([c.get(word, 0) for c in counts], dtype=float)
-        scores += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths / average))
-    return scores
+    if not known:
+        return np.zeros(count)
+    if retriever is None:
+        retriever = _bm25s().BM25()
+        retriever.index(corpus, show_progress=False)
+    return np.asarray(retriever.get_scores(known), dtype=np.float64)
+
+
+def _bm25s() -> Any:
+    try:
+        import bm25s
+    except ImportError as exc:
+        raise missing_extra(exc.name or "bm25s", "ml") from None
+    return bm25s

@@ -26,6 +26,7 @@ over tokens and units (one sort for the selection).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -36,8 +37,8 @@ from contextzip.compressors.extractive import ExtractiveCompressor
 from contextzip.compressors.units import UnitTable, is_compressible
 from contextzip.errors import ConfigurationError, ContextZipError
 from contextzip.selection import unit_of_position
-from contextzip.shipped import resolve_token_classifier
-from contextzip.token_classification import BACKENDS, TokenClassifier, TokenProbs
+from contextzip.shipped import locate_token_classifier, resolve_token_classifier
+from contextzip.token_classification import TokenClassifier, TokenProbs, check_classifier_options
 from contextzip.tokens import DEFAULT_ENCODING
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
 from contextzip.words import word_punctuation_boundaries
@@ -132,8 +133,7 @@ class TokenClassifierCompressor(ExtractiveCompressor):
             )
         if context_level_rate is not None and not 0.0 < context_level_rate <= 1.0:
             raise ConfigurationError(f"context_level_rate must be in (0, 1], got {context_level_rate!r}")
-        if backend not in BACKENDS:
-            raise ConfigurationError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        check_classifier_options(backend, device, "float32" if parity else precision, max_length, batch_size)
         if parity and (backend != "torch" or precision not in ("auto", "float32") or unit != "word"):
             raise ConfigurationError(
                 "parity=True reproduces llmlingua, which runs torch in float32 on words; "
@@ -147,7 +147,8 @@ class TokenClassifierCompressor(ExtractiveCompressor):
             drop_consecutive=drop_consecutive,
             return_word_label=return_word_label,
         )
-        self.model = resolve_token_classifier(model, query_aware=bool(query_aware))
+        # found now (a missing default says how to make it); rebuilt into the cache on first use
+        self._located = locate_token_classifier(model, query_aware=bool(query_aware))
         self.token_to_word = token_to_word
         self.force_reserve_digit = force_reserve_digit
         self.chunk_end_tokens = tuple(chunk_end_tokens)
@@ -155,15 +156,26 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         self.context_level_filter = context_level_filter
         self.context_level_rate = context_level_rate
         self.parity = parity
-        self.classifier = TokenClassifier(
-            self.model,
+        self.backend = backend
+        self._make_classifier = functools.partial(
+            TokenClassifier,
             backend=backend,
             device=device,
             precision="float32" if parity else precision,
             max_length=max_length,
             batch_size=batch_size,
-            chunk_end_tokens=chunk_end_tokens,
+            chunk_end_tokens=tuple(chunk_end_tokens),
         )
+
+    @functools.cached_property
+    def model(self) -> str:
+        """The folder or hub name the classifier loads from (a shipped model is rebuilt on first use)."""
+        return resolve_token_classifier(self._located)
+
+    @functools.cached_property
+    def classifier(self) -> TokenClassifier:
+        """The keep/drop classifier, made on first use (loading its model waits for the first text)."""
+        return self._make_classifier(self.model)
 
     @property
     def query_aware(self) -> bool:
@@ -274,7 +286,7 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         )
 
     def __repr__(self) -> str:
-        return f"TokenClassifierCompressor(model={self.model!r}, backend={self.classifier.backend!r})"
+        return f"TokenClassifierCompressor(model={self._located!r}, backend={self.backend!r})"
 
 
 def unit_probs(starts: np.ndarray, ends: np.ndarray, probs: TokenProbs, mode: str = "mean") -> np.ndarray:
