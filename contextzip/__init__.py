@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from contextzip.conversation import ConversationPolicy, ConversationResult, compress_conversation
+from contextzip.defaults import DEFAULTS
 from contextzip.errors import (
     ConfigurationError,
     ContextZipError,
@@ -69,7 +70,7 @@ def compress(
     rate: float | None = None,
     target_tokens: int | None = None,
     query: str | None = None,
-    method: str | Compressor = "selfinfo",
+    method: str | Compressor = DEFAULTS["compress"].method,
     **options: Any,
 ) -> CompressionResult:
     """Compress a text, a segment, or a list of them to a budget.

@@ -1,13 +1,21 @@
 """The one protocol every compressor implements, and the registry that finds them by name.
 
 Built-in compressors are registered by import path, so looking one up imports
-only its own module (and a model only loads on first use).
+only its own module (and a model only loads on first use). Each entry belongs to a group:
+``product`` (what to use, with a "use for" line), ``peer`` (other projects' methods, kept
+for comparison) or ``baseline``. Other packages add entries through the
+``contextzip.compressors`` entry-point group: each entry point names a function that
+registers them, called the first time the registry is listed or asked for a name it
+lacks (the evaluation's peers come this way, from :mod:`contextzip.eval.peers`).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import inspect
+import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -16,6 +24,7 @@ from contextzip.errors import ConfigurationError, UnknownCompressorError
 from contextzip.types import Budget, CompressionResult, Segment
 
 __all__ = [
+    "GROUPS",
     "Compressor",
     "CompressorInfo",
     "available_compressors",
@@ -51,6 +60,14 @@ class Compressor(Protocol):
 
 Factory = Callable[..., Compressor]
 
+#: The registry's groups, in the order ``contextzip methods`` lists them.
+GROUPS = ("product", "peer", "baseline")
+
+#: The entry-point group other packages register compressors through.
+ENTRY_POINTS = "contextzip.compressors"
+
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class CompressorInfo:
@@ -61,17 +78,21 @@ class CompressorInfo:
         description: One line for ``contextzip methods``.
         factory: A callable returning a compressor, or ``"module:attribute"``.
         defaults: Keyword arguments passed to the factory before the caller's own.
+        group: ``"product"``, ``"peer"`` or ``"baseline"``.
+        use_for: For a product, what it is the right choice for.
 
     Example:
         >>> info = next(i for i in available_compressors() if i.name == "selfinfo-lm")
-        >>> info.defaults
-        {'backend': 'causal-lm'}
+        >>> info.defaults, info.group
+        ({'backend': 'causal-lm'}, 'product')
     """
 
     name: str
     description: str
     factory: Factory | str
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    group: str = "product"
+    use_for: str = ""
 
     def resolve(self) -> Factory:
         """Import (if needed) and return the factory."""
@@ -83,6 +104,8 @@ class CompressorInfo:
 
 
 _REGISTRY: dict[str, CompressorInfo] = {}
+_plugins_loaded = False
+_plugins_lock = threading.RLock()
 
 
 def register_compressor(
@@ -91,6 +114,8 @@ def register_compressor(
     *,
     description: str,
     defaults: Mapping[str, Any] | None = None,
+    group: str = "product",
+    use_for: str = "",
     replace: bool = False,
 ) -> None:
     """Make a compressor available by name.
@@ -101,10 +126,12 @@ def register_compressor(
             on first use (keeps ``import contextzip`` light).
         description: One line shown by ``contextzip methods``.
         defaults: Keyword arguments passed to the factory before the caller's own.
+        group: ``"product"`` (the default), ``"peer"`` or ``"baseline"``.
+        use_for: For a product, one line on what it is the right choice for.
         replace: Allow replacing an existing entry.
 
     Raises:
-        ConfigurationError: ``name`` is taken and ``replace`` is false.
+        ConfigurationError: ``name`` is taken and ``replace`` is false, or an unknown group.
 
     Example:
         >>> from contextzip.compressors.baselines import TruncateCompressor
@@ -113,19 +140,22 @@ def register_compressor(
         >>> get_compressor("head-sentences").unit
         'sentence'
     """
+    if group not in GROUPS:
+        raise ConfigurationError(f"group must be one of {', '.join(GROUPS)}, got {group!r}")
     if not replace and name in _REGISTRY:
         raise ConfigurationError(f"a compressor named {name!r} is registered already; pass replace=True")
-    _REGISTRY[name] = CompressorInfo(name, description, factory, dict(defaults or {}))
+    _REGISTRY[name] = CompressorInfo(name, description, factory, dict(defaults or {}), group, use_for)
 
 
 def available_compressors() -> list[CompressorInfo]:
-    """Registered compressors, sorted by name.
+    """Registered compressors (plug-ins' too), sorted by name.
 
     Example:
         >>> names = [info.name for info in available_compressors()]
         >>> names == sorted(names), "selfinfo" in names
         (True, True)
     """
+    _load_plugins()
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
 
 
@@ -144,6 +174,8 @@ def get_compressor(name: str, **options: Any) -> Compressor:
         >>> get_compressor("selfinfo", unit="sentence").name
         'selfinfo'
     """
+    if name not in _REGISTRY:
+        _load_plugins()
     try:
         info = _REGISTRY[name]
     except KeyError:
@@ -197,42 +229,55 @@ def check_options(owner: str, factory: Callable[..., Any], options: Mapping[str,
         raise ConfigurationError(f"{owner} needs {', '.join(f'{m}=...' for m in missing)}")
 
 
+def _load_plugins() -> None:
+    """Call each ``contextzip.compressors`` entry point's registering function, once per process."""
+    global _plugins_loaded
+    with _plugins_lock:
+        if _plugins_loaded:
+            return
+        _plugins_loaded = True
+        for entry in sorted(importlib.metadata.entry_points(group=ENTRY_POINTS), key=lambda e: e.name):
+            try:
+                entry.load()()
+            except Exception as exc:  # a broken plug-in must not take the built-in compressors down
+                logger.warning(
+                    "compressor plug-in %s not loaded: %s: %s", entry.value, type(exc).__name__, exc
+                )
+
+
 def _register_builtins() -> None:
-    builtins: list[tuple[str, str, dict[str, Any], str]] = [
+    products: list[tuple[str, str, dict[str, Any], str, str]] = [
         ("selfinfo", "contextzip.compressors.selfinfo:SelfInfoCompressor", {},
-         "word self-information from word frequencies (Selective-Context style), no model"),
+         "word self-information from word frequencies (Selective-Context style), no model",
+         "prose on a light install, where speed matters more than what a reader keeps"),
         ("selfinfo-lm", "contextzip.compressors.selfinfo:SelfInfoCompressor", {"backend": "causal-lm"},
-         "token surprisal from a small causal LM (LLMLingua-1 style), SmolLM2-135M by default"),
+         "token surprisal from a small causal LM (LLMLingua-1 style), SmolLM2-135M by default",
+         "prose scored by a causal LM's surprisal (LLMLingua-1's route), when its time is worth it"),
         ("token-classifier", "contextzip.compressors.token_classifier:TokenClassifierCompressor", {},
-         "LLMLingua-2 style: an encoder labels each word keep or drop (the shipped MiniLM model)"),
+         "LLMLingua-2 style: an encoder labels each word keep or drop (the shipped MiniLM model)",
+         "mild compression (rate 0.5 and up) of prose without a question"),
         ("token-classifier-query", "contextzip.compressors.token_classifier:TokenClassifierCompressor",
          {"query_aware": True},
-         "the token classifier reading (question, text) pairs (the shipped query-aware model)"),
+         "the token classifier reading (question, text) pairs (the shipped query-aware model)",
+         "mild compression of prose for a question; not QA contexts at 4x (readers lose answers)"),
         ("mig", "contextzip.compressors.mig:MIGCompressor", {},
          "marginal information gain (COMI-style): relevance minus redundancy, coarse to fine; "
-         "kept sentences keep their document's title"),
+         "kept sentences keep their document's title",
+         "retrieved documents for a question (RAG), 4x: the reader answers as from the original"),
         ("mig-tokens", "contextzip.compressors.mig:mig_pipeline", {},
-         "MIG over sentences, then the query-aware token classifier inside what it kept"),
+         "MIG over sentences, then the query-aware token classifier inside what it kept",
+         "documents for a question where whole sentences keep too much (readers lose some answers)"),
         ("agent", "contextzip.compressors.agent:AgentCompressor", {},
-         "agent state (PAACE-style): tool outputs reduced by kind (JSON, logs, HTML, trees, code, prose)"),
-        ("lc-embeddings-filter", "contextzip.eval.peers:LangChainEmbeddingsFilter", {},
-         "peer: LangChain EmbeddingsFilter + EmbeddingsRedundantFilter, whole documents to the budget"),
-        ("bm25-docs", "contextzip.eval.peers:BM25Documents", {},
-         "peer: BM25 top-k whole documents to the budget"),
-        ("longllmlingua-docs", "contextzip.eval.peers:LongLLMLinguaDocuments", {},
-         "peer: LongLLMLingua document ranking (question perplexity given each document, SmolLM2)"),
+         "agent state (PAACE-style): tool outputs reduced by kind (JSON, logs, HTML, trees, code, prose)",
+         "conversations and tool outputs: compress_conversation, the proxy, LangChain"),
         ("code", "contextzip.compressors.code:CodeCompressor", {},
-         "source files: functions ranked by how much they help an LM predict the instruction, then trimmed"),
+         "source files: functions ranked by how much they help an LM predict the instruction, then trimmed",
+         "source files for a coding instruction, when a small LM's time is worth it"),
         ("code-fast", "contextzip.compressors.code:CodeCompressor", {"mode": "fast"},
-         "the code compressor ranking by BM25 over identifiers plus embeddings (no LM)"),
-        ("code-bm25", "contextzip.eval.peers:CodeChunkRanker", {"ranking": "bm25"},
-         "peer: code chunks by BM25 top-k"),
-        ("code-embedding", "contextzip.eval.peers:CodeChunkRanker", {"ranking": "embedding"},
-         "peer: code chunks by embedding similarity"),
-        ("code-random", "contextzip.eval.peers:CodeChunkRanker", {"ranking": "random"},
-         "baseline: seeded random code chunks"),
-        ("code-position", "contextzip.eval.peers:CodeChunkRanker", {"ranking": "position"},
-         "baseline: the first code chunks (truncation by chunks)"),
+         "the code compressor ranking by BM25 over identifiers plus embeddings (no LM)",
+         "source files for a coding instruction in the request path (no LM)"),
+    ]  # fmt: skip
+    baselines: list[tuple[str, str, dict[str, Any], str]] = [
         ("truncate", "contextzip.compressors.baselines:TruncateCompressor", {},
          "baseline: keep the beginning"),
         ("truncate-tail", "contextzip.compressors.baselines:TruncateCompressor", {"side": "tail"},
@@ -242,8 +287,10 @@ def _register_builtins() -> None:
         ("random", "contextzip.compressors.baselines:RandomCompressor", {},
          "baseline: keep seeded random words"),
     ]  # fmt: skip
-    for name, factory, defaults, description in builtins:
-        register_compressor(name, factory, description=description, defaults=defaults)
+    for name, factory, defaults, description, use_for in products:
+        register_compressor(name, factory, description=description, defaults=defaults, use_for=use_for)
+    for name, factory, defaults, description in baselines:
+        register_compressor(name, factory, description=description, defaults=defaults, group="baseline")
 
 
 _register_builtins()

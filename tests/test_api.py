@@ -53,6 +53,31 @@ def test_registry_lists_builtins_with_descriptions():
         assert isinstance(get_compressor(name), contextzip.Compressor)
 
 
+def test_the_registry_groups_products_peers_and_baselines():
+    infos = {info.name: info for info in available_compressors()}
+    assert infos["mig"].group == "product" and infos["mig"].use_for
+    assert infos["truncate"].group == "baseline" and infos["code-random"].group == "baseline"
+    # the evaluation's peers come in through the entry point, not from core
+    assert (
+        infos["bm25-docs"].group == "peer"
+        and infos["bm25-docs"].factory == "contextzip.eval.peers:BM25Documents"
+    )
+    assert all(info.use_for for info in infos.values() if info.group == "product")
+
+
+def test_a_broken_plugin_leaves_the_builtins_working(monkeypatch, caplog):
+    import importlib.metadata
+
+    from contextzip import protocol
+
+    broken = importlib.metadata.EntryPoint("broken", "no_such_module_xyz:register", protocol.ENTRY_POINTS)
+    monkeypatch.setattr(protocol, "_plugins_loaded", False)
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [broken])
+    with caplog.at_level("WARNING", logger="contextzip.protocol"):
+        assert "selfinfo" in {info.name for info in available_compressors()}
+    assert "no_such_module_xyz:register not loaded" in caplog.text
+
+
 def test_unknown_name_and_option_errors_list_the_valid_ones():
     with pytest.raises(UnknownCompressorError, match="choose one of .*random.*selfinfo"):
         get_compressor("llmlingua-9")

@@ -9,6 +9,7 @@ import sys
 from typing import TextIO
 
 from contextzip.cli.common import parse_options
+from contextzip.defaults import DEFAULTS
 from contextzip.errors import ConfigurationError
 from contextzip.types import CompressionResult
 
@@ -24,13 +25,25 @@ _KEPT_STYLE = "\x1b[1m"
 _RESET = "\x1b[0m"
 
 
+_GROUP_TITLES = {
+    "product": "compressors",
+    "peer": "peers (other projects' methods, for comparison)",
+    "baseline": "baselines",
+}
+
+
 def list_methods(out: TextIO) -> int:
-    from contextzip.protocol import available_compressors
+    from contextzip.protocol import GROUPS, available_compressors
 
     entries = available_compressors()
     width = max(len(info.name) for info in entries)
-    for info in entries:
-        out.write(f"{info.name:<{width}}  {info.description}\n")
+    for group, title in _GROUP_TITLES.items():
+        out.write(f"{title}\n")
+        for info in (i for i in entries if i.group == group):
+            out.write(f"  {info.name:<{width}}  {info.description}\n")
+            if info.use_for:
+                out.write(f"  {'':<{width}}  use for: {info.use_for}\n")
+        out.write("\n" if group != GROUPS[-1] else "")
     return 0
 
 
@@ -43,7 +56,7 @@ def compress_command(args: argparse.Namespace) -> int:
         options.setdefault("encoding", args.encoding)
     result = compress(
         text,
-        rate=args.rate if args.rate is not None or args.target_tokens is not None else 0.5,
+        rate=args.rate if args.rate is not None or args.target_tokens is not None else DEFAULTS["cli"].rate,
         target_tokens=args.target_tokens,
         query=args.query,
         method=args.method or _default_method(),
@@ -65,11 +78,11 @@ def _default_method() -> str:
     import importlib.util
 
     if all(importlib.util.find_spec(module) for module in ("torch", "transformers")):
-        return "token-classifier"
+        return DEFAULTS["cli"].method
     sys.stderr.write(
         "contextzip: using selfinfo; the default token classifier needs pip install 'contextzip[ml]'\n"
     )
-    return "selfinfo"
+    return DEFAULTS["compress"].method
 
 
 def _read_input(path: str) -> str:

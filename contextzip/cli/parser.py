@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 
 from contextzip import __version__
 from contextzip.cli.common import EXIT_USAGE
+from contextzip.defaults import DEFAULTS
 
 __all__ = ["build_parser"]
 
@@ -28,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compress.add_argument("file", nargs="?", default="-", help="text file to compress; - for stdin")
     budget = compress.add_mutually_exclusive_group()
-    budget.add_argument("--rate", type=float, help="kept/original tokens, e.g. 0.25 for 4x (default 0.5)")
+    budget.add_argument(
+        "--rate", type=float, help=f"kept/original tokens, e.g. 0.25 for 4x (default {DEFAULTS['cli'].rate})"
+    )
     budget.add_argument("--target-tokens", type=int, help="number of tokens to keep")
     compress.add_argument(
         "--method",
@@ -197,7 +200,11 @@ def _add_serve_parser(commands: Any) -> None:
     serve.add_argument("--anthropic-upstream", help="base URL for /v1/messages (default: --upstream)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8787)")
-    serve.add_argument("--rate", type=float, help="share of its tokens a compressed text keeps (default 0.3)")
+    serve.add_argument(
+        "--rate",
+        type=float,
+        help=f"share of its tokens a compressed text keeps (default {DEFAULTS['proxy'].rate})",
+    )
     serve.add_argument("--method", help="agent (default), agent-tokens or lexical")
     serve.add_argument("--min-tokens", type=int, help="texts shorter than this pass untouched (default 500)")
     serve.add_argument("--redis-url", help="share the compression cache between replicas")

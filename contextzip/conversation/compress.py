@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from contextzip.conversation.policy import ConversationPolicy
 from contextzip.conversation.read import Conversation
+from contextzip.defaults import DEFAULTS
 from contextzip.messages import Path, Shape
 from contextzip.tokens import TokenCounter
 from contextzip.types import Budget, CompressionResult, SegmentResult
@@ -89,7 +90,7 @@ class ConversationResult:
 
 def compress_conversation(
     messages: Sequence[Any] | Conversation,
-    compressor: Compressor | str = "agent",
+    compressor: Compressor | str = DEFAULTS["conversation"].method,
     policy: ConversationPolicy | None = None,
     *,
     budget: Budget | None = None,
@@ -106,7 +107,8 @@ def compress_conversation(
         compressor: A compressor or a registered name; ``"agent"`` reads the conversation's
             turns and plan (each changeable text keeps ``budget.rate`` of its tokens).
         policy: What may change (default :class:`ConversationPolicy`).
-        budget: Passed to the compressor (default ``Budget(rate=0.25)``).
+        budget: Passed to the compressor (default: the ``conversation`` rate of
+            :data:`contextzip.defaults.DEFAULTS`, 0.25).
         query: What the next call will ask; for the agent compressor, the plan's remaining
             steps, one per line.
         shape: The messages' shape, when it should not be detected.
@@ -148,7 +150,9 @@ def compress_conversation(
         why = "nothing in the conversation may change and is long enough to compress"
         result = CompressionResult.unchanged(segments, conversation.counts, name, total, why, started)
     else:
-        result = compressor.compress(segments, query=query, budget=budget or Budget(rate=0.25))
+        result = compressor.compress(
+            segments, query=query, budget=budget or Budget(rate=DEFAULTS["conversation"].rate)
+        )
     compressed = 0
     for index, (segment, out) in enumerate(zip(segments, result.segments, strict=True)):
         if index not in texts and out.text != segment.text:

@@ -47,6 +47,7 @@ __all__ = [
     "DocumentRanker",
     "LangChainEmbeddingsFilter",
     "LongLLMLinguaDocuments",
+    "register_peers",
 ]
 
 _RANK_MEMO = 64
@@ -258,3 +259,28 @@ class CodeChunkRanker(CodeCompressor):
             digest = hashlib.sha256(json.dumps([self.seed, texts]).encode("utf-8", "surrogatepass")).digest()
             return np.random.default_rng(int.from_bytes(digest[:8], "little")).random(len(texts))
         return -np.arange(len(texts), dtype=np.float64)
+
+
+def register_peers() -> None:
+    """Register the peers and chunk baselines (the ``contextzip.compressors`` entry point)."""
+    from contextzip.protocol import register_compressor
+
+    peers = [
+        ("lc-embeddings-filter", "LangChainEmbeddingsFilter", {}, "peer",
+         "peer: LangChain EmbeddingsFilter + EmbeddingsRedundantFilter, whole documents to the budget"),
+        ("bm25-docs", "BM25Documents", {}, "peer", "peer: BM25 top-k whole documents to the budget"),
+        ("longllmlingua-docs", "LongLLMLinguaDocuments", {}, "peer",
+         "peer: LongLLMLingua document ranking (question perplexity given each document, SmolLM2)"),
+        ("code-bm25", "CodeChunkRanker", {"ranking": "bm25"}, "peer", "peer: code chunks by BM25 top-k"),
+        ("code-embedding", "CodeChunkRanker", {"ranking": "embedding"}, "peer",
+         "peer: code chunks by embedding similarity"),
+        ("code-random", "CodeChunkRanker", {"ranking": "random"}, "baseline",
+         "baseline: seeded random code chunks"),
+        ("code-position", "CodeChunkRanker", {"ranking": "position"}, "baseline",
+         "baseline: the first code chunks (truncation by chunks)"),
+    ]  # fmt: skip
+    for name, attribute, defaults, group, description in peers:
+        factory = f"{__name__}:{attribute}"  # by path: a lookup imports nothing more
+        register_compressor(
+            name, factory, description=description, defaults=defaults, group=group, replace=True
+        )

@@ -45,6 +45,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from contextzip.conversation import ConversationPolicy, ConversationResult, compress_conversation
+from contextzip.defaults import DEFAULTS
 from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.protocol import Compressor, get_compressor
 from contextzip.types import Budget, Segment
@@ -88,13 +89,13 @@ class ContextZipDocumentCompressor(BaseDocumentCompressor):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    method: str = "mig"
-    rate: float | None = 0.3
+    method: str = DEFAULTS["documents"].method
+    rate: float | None = DEFAULTS["documents"].rate
     target_tokens: int | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     compressor: Any = None
     _resolved: Compressor | None = PrivateAttr(default=None)
-    _budget: Budget = PrivateAttr(default_factory=lambda: Budget(rate=0.3))
+    _budget: Budget = PrivateAttr(default_factory=lambda: Budget(rate=DEFAULTS["documents"].rate))
 
     def model_post_init(self, context: Any, /) -> None:
         if self.target_tokens is not None:
@@ -197,10 +198,12 @@ class _ConversationStep:
     ) -> _ConversationStep:
         if compressor is not None and given:
             raise ConfigurationError("options apply only without compressor; configure the instance instead")
-        compressor = compressor or get_compressor("agent", **options)
+        compressor = compressor or get_compressor(DEFAULTS["conversation"].method, **options)
         # the agent compressor carries its conversation options: its policy and rate
         policy = policy or getattr(compressor, "policy", None) or ConversationPolicy()
-        return cls(compressor, policy, Budget(rate=getattr(compressor, "rate", 0.25)))
+        return cls(
+            compressor, policy, Budget(rate=getattr(compressor, "rate", DEFAULTS["conversation"].rate))
+        )
 
     def compress(self, messages: MessagesInput, plan: Sequence[str] | None) -> ConversationResult:
         as_list = (

@@ -36,7 +36,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from contextzip.defaults import DEFAULTS
+
 __all__ = ["METHODS", "ROUTES", "Policy", "ProxySettings"]
+
+_DEFAULT = DEFAULTS["proxy"]
+_RATE: float = _DEFAULT.rate or 1.0  # the proxy's entry has a rate
 
 #: The compressing routes, by the API they speak.
 ROUTES = ("openai", "anthropic", "responses")
@@ -53,8 +58,8 @@ class Policy(BaseModel):
     """What the proxy compresses, for one model (or all)."""
 
     enabled: bool = True
-    rate: float = Field(default=0.3, gt=0, lt=1, description="share of its tokens a compressed text keeps")
-    method: str = "agent"
+    rate: float = Field(default=_RATE, gt=0, lt=1, description="share of its tokens a compressed text keeps")
+    method: str = _DEFAULT.method
     min_tokens: int = Field(default=500, ge=0, description="texts shorter than this pass untouched")
 
     @field_validator("method")
@@ -81,8 +86,8 @@ class ProxySettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8787
     enabled: bool = True
-    rate: float = Field(default=0.3, gt=0, lt=1)
-    method: str = "agent"
+    rate: float = Field(default=_RATE, gt=0, lt=1)
+    method: str = _DEFAULT.method
     min_tokens: int = Field(default=500, ge=0)
     routes: dict[str, dict[str, Any]] = Field(default_factory=dict, description="route -> policy overrides")
     models: dict[str, dict[str, Any]] = Field(default_factory=dict, description="glob -> policy overrides")
