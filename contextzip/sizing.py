@@ -48,15 +48,18 @@ def size_input(
     counter: TokenCounter,
     *,
     counts: Sequence[int] | None = None,
+    started: float | None = None,
 ) -> Sized:
     """Check ``segments``, count them with ``counter`` (unless ``counts`` are given), resolve ``budget``.
+
+    ``started`` is when the call began, where counting came first (``None``: now).
 
     Example:
         >>> sized = size_input([Segment("one two three four")], Budget(rate=0.5), TokenCounter())
         >>> sized.counts, sized.target, sized.keeps_everything
         ([4], 2, False)
     """
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     checked = check_segments(segments)
     sizes = list(counts) if counts is not None else [counter.count_remembered(s.text) for s in checked]
     total = sum(sizes)

@@ -39,6 +39,7 @@ from contextzip.compressors.units import (
 )
 from contextzip.errors import ConfigurationError, ContextZipError
 from contextzip.selection import select_units
+from contextzip.sizing import size_input
 from contextzip.tokens import TokenCounter
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, UnitLabel, check_segments
 
@@ -192,15 +193,13 @@ def compress_extractive(
     import numpy as np
 
     started = time.perf_counter()
-    segments = check_segments(segments)
     force_tokens = check_force_tokens(force_tokens)
-    encoded = [counter.encode(s.text) for s in segments]
-    counts = [len(tokens) for tokens in encoded]
-    total = sum(counts)
-    target = budget.resolve(total)
+    encoded = [counter.encode(s.text) for s in check_segments(segments)]
+    sized = size_input(segments, budget, counter, counts=[len(t) for t in encoded], started=started)
+    segments, counts, total, target = sized.segments, sized.counts, sized.total, sized.target
 
     def unchanged(reason: str) -> CompressionResult:
-        return CompressionResult.unchanged(segments, counts, name, target, reason, started)
+        return sized.unchanged(name, reason)
 
     skip = _nothing_to_gain(total, target, min_tokens)
     if skip is not None:

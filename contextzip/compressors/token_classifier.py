@@ -38,6 +38,7 @@ from contextzip.compressors.units import UnitTable, is_compressible
 from contextzip.errors import ConfigurationError, ContextZipError
 from contextzip.selection import unit_of_position
 from contextzip.shipped import locate_token_classifier, resolve_token_classifier
+from contextzip.sizing import size_input
 from contextzip.token_classification import TokenClassifier, TokenProbs, check_classifier_options
 from contextzip.tokens import DEFAULT_ENCODING
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
@@ -240,11 +241,9 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         """Drop the documents the classifier likes least, then compress the others to the budget."""
         import numpy as np
 
-        started = time.perf_counter()
-        counts = [self.counter.count(s.text) for s in segments]
-        total = sum(counts)
-        target = budget.resolve(total)
-        if target >= total or total < self.min_tokens:
+        sized = size_input(segments, budget, self.counter)
+        counts, total, target, started = sized.counts, sized.total, sized.target, sized.started
+        if sized.keeps_everything or total < self.min_tokens:
             return super().compress(segments, query=query, budget=budget)
         try:
             means = [_mean_prob(self.token_probs(segments[i].text, query)) for i in documents]
@@ -252,7 +251,7 @@ class TokenClassifierCompressor(ExtractiveCompressor):
             raise  # a setup problem (no model, bad option) is the caller's to fix, as in the driver
         except Exception as exc:  # a run-time failure must not lose the request
             reason = f"compression failed ({type(exc).__name__}: {exc}); the input is unchanged"
-            return CompressionResult.unchanged(segments, counts, self.name, target, reason, started)
+            return sized.unchanged(self.name, reason)
         rate = self.context_level_rate or (target / total + 1.0) / 2.0
         document_tokens = sum(counts[i] for i in documents)
         kept: set[int] = set()
