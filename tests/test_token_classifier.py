@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from contextzip import Budget, Segment
+from contextzip import Budget, Segment, get_compressor
 from contextzip.compressors.extractive import consecutive_repeats
 from contextzip.compressors.token_classifier import TokenClassifierCompressor, unit_probs
 from contextzip.errors import ConfigurationError
@@ -90,8 +90,8 @@ def test_bad_options_fail_with_what_to_change(classifier_dir: Path) -> None:
         TokenClassifierCompressor(classifier_dir, precision="int8")
     with pytest.raises(ConfigurationError, match="token_to_word"):
         TokenClassifierCompressor(classifier_dir, token_to_word="max")
-    with pytest.raises(ConfigurationError, match="parity"):
-        TokenClassifierCompressor(classifier_dir, parity=True, precision="bfloat16")
+    with pytest.raises(ConfigurationError, match="no option parity"):  # it is the llmlingua2-parity peer now
+        get_compressor("token-classifier", model=str(classifier_dir), parity=True)
 
 
 # -- behaviour on the real encoder --------------------------------------------------------
@@ -293,7 +293,7 @@ def test_parity_mode_reproduces_llmlingua_word_for_word(
     pytest.importorskip("llmlingua")
     from llmlingua import PromptCompressor
 
-    from contextzip.compressors.llmlingua2_parity import llmlingua2_compress
+    from contextzip.eval.llmlingua2_parity import llmlingua2_compress
     from contextzip.tokens import seed_tiktoken_cache
 
     assert seed_tiktoken_cache("cl100k_base")  # llmlingua loads cl100k with plain tiktoken, offline
@@ -305,9 +305,9 @@ def test_parity_mode_reproduces_llmlingua_word_for_word(
         labelled = [pair.rsplit(" ", 1) for pair in expected["fn_labeled_original_prompt"].split("\t\t|\t\t")]
         assert [(w, str(label)) for ws, ls in zip(ours.words, ours.labels, strict=True)
                 for w, label in zip(ws, ls, strict=True)] == [tuple(p) for p in labelled]  # fmt: skip
-    # and through the compressor's parity mode
+    # and through the registered peer
     single = paragraphs[0][0] * 3
-    compressor = TokenClassifierCompressor(classifier_dir, parity=True)
+    compressor = get_compressor("llmlingua2-parity", model=str(classifier_dir))
     expected_text = reference.compress_prompt([single], rate=0.4)["compressed_prompt"]
     assert compressor.compress([Segment(single)], budget=Budget(rate=0.4)).text == expected_text
 

@@ -4,8 +4,8 @@ A bidirectional encoder labels every token keep or drop (:mod:`contextzip.token_
 each word's keep probability is the ``mean`` (or ``first``) of its tokens'; the most
 probable words are kept until the budget, counted in the target LLM's tokens, is spent.
 
-Where it departs from ``llmlingua`` 0.2.2 (whose exact behaviour ``parity=True`` gives,
-see :mod:`contextzip.compressors.llmlingua2_parity`):
+Where it departs from ``llmlingua`` 0.2.2 (whose exact behaviour the ``llmlingua2-parity``
+peer gives, see :mod:`contextzip.eval.llmlingua2_parity`):
 
 * one global ranking over all windows and documents, so the achieved rate follows the
   request (LLMLingua-2 thresholds each 512-token window on its own);
@@ -88,9 +88,6 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         max_length: Model tokens per window (special tokens included).
         batch_size: Windows per forward pass.
         encoding: The tiktoken encoding budgets are counted in.
-        parity: Reproduce ``llmlingua`` 0.2.2 ``compress_prompt(use_llmlingua2=True)`` word for
-            word (fp32, per-window thresholds, text rebuilt from tokens). For comparisons only:
-            its output is not made of original spans.
 
     Example:
         >>> from contextzip import Budget, Segment
@@ -121,7 +118,6 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         max_length: int = 512,
         batch_size: int = 8,
         encoding: str = DEFAULT_ENCODING,
-        parity: bool = False,
     ) -> None:
         if unit == "token":
             raise ConfigurationError(
@@ -134,12 +130,7 @@ class TokenClassifierCompressor(ExtractiveCompressor):
             )
         if context_level_rate is not None and not 0.0 < context_level_rate <= 1.0:
             raise ConfigurationError(f"context_level_rate must be in (0, 1], got {context_level_rate!r}")
-        check_classifier_options(backend, device, "float32" if parity else precision, max_length, batch_size)
-        if parity and (backend != "torch" or precision not in ("auto", "float32") or unit != "word"):
-            raise ConfigurationError(
-                "parity=True reproduces llmlingua, which runs torch in float32 on words; "
-                "drop backend, precision and unit"
-            )
+        check_classifier_options(backend, device, precision, max_length, batch_size)
         super().__init__(
             unit=unit,
             force_tokens=force_tokens,
@@ -156,13 +147,12 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         self._query_aware = query_aware
         self.context_level_filter = context_level_filter
         self.context_level_rate = context_level_rate
-        self.parity = parity
         self.backend = backend
         self._make_classifier = functools.partial(
             TokenClassifier,
             backend=backend,
             device=device,
-            precision="float32" if parity else precision,
+            precision=precision,
             max_length=max_length,
             batch_size=batch_size,
             chunk_end_tokens=tuple(chunk_end_tokens),
@@ -189,10 +179,6 @@ class TokenClassifierCompressor(ExtractiveCompressor):
         self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
     ) -> CompressionResult:
         """Compress ``segments`` to ``budget`` (see the class docstring for the options)."""
-        if self.parity:
-            from contextzip.compressors.llmlingua2_parity import compress_like_llmlingua2
-
-            return compress_like_llmlingua2(self, segments, budget=budget)
         segments = check_segments(segments)
         documents = [i for i, s in enumerate(segments) if is_compressible(s)]
         if self.context_level_filter and len(documents) > 1:

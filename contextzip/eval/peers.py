@@ -278,9 +278,12 @@ def register_peers() -> None:
          "baseline: seeded random code chunks"),
         ("code-position", "CodeChunkRanker", {"ranking": "position"}, "baseline",
          "baseline: the first code chunks (truncation by chunks)"),
+        ("llmlingua2-parity", "contextzip.eval.llmlingua2_parity:LLMLingua2Parity", {}, "peer",
+         "peer: llmlingua 0.2.2's LLMLingua-2 reproduced word for word (text rebuilt from tokens)"),
     ]  # fmt: skip
     for name, attribute, defaults, group, description in peers:
-        factory = f"{__name__}:{attribute}"  # by path: a lookup imports nothing more
+        # by path: a lookup imports nothing more
+        factory = attribute if ":" in attribute else f"{__name__}:{attribute}"
         register_compressor(
             name, factory, description=description, defaults=defaults, group=group, replace=True
         )

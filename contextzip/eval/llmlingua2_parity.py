@@ -1,6 +1,6 @@
 """Parity mode: ``llmlingua`` 0.2.2's LLMLingua-2 compression, reproduced word for word.
 
-For comparisons and migrations only; the default
+For comparisons and migrations only (registered as ``llmlingua2-parity``, a peer); the default
 :class:`~contextzip.compressors.token_classifier.TokenClassifierCompressor` does better.
 What this reproduces, step by step (``compress_prompt(use_llmlingua2=True)``):
 
@@ -23,38 +23,25 @@ What this reproduces, step by step (``compress_prompt(use_llmlingua2=True)``):
 
 from __future__ import annotations
 
+import functools
+import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from contextzip.compressors.llmlingua2_words import WordMerge
 from contextzip.errors import ConfigurationError, missing_extra
+from contextzip.eval.llmlingua2_words import WordMerge
 from contextzip.loading import load_once
-from contextzip.tokens import TokenCounter
+from contextzip.shipped import locate_token_classifier, resolve_token_classifier
+from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
 from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, check_segments
 
-__all__ = ["ParityOutput", "compress_like_llmlingua2", "llmlingua2_compress"]
+__all__ = ["LLMLingua2Parity", "ParityOutput", "llmlingua2_compress"]
 
 _MAX_FORCE_TOKENS = 100
 _WINDOW = 512
 _BATCH = 50
-
-
-class ParitySettings(Protocol):
-    """What parity reads of a token-classifier compressor (its constructor's settings)."""
-
-    name: str
-    counter: TokenCounter
-    force_tokens: tuple[str, ...]
-    force_reserve_digit: bool
-    drop_consecutive: bool
-    chunk_end_tokens: Any
-    context_level_filter: bool
-    context_level_rate: float | None
-    token_to_word: str
-
-    @property
-    def model(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -71,47 +58,81 @@ class ParityOutput:
         return "\n\n".join(c for c in self.compressed if c is not None)
 
 
-def compress_like_llmlingua2(
-    compressor: ParitySettings, segments: Sequence[Segment], *, budget: Budget
-) -> CompressionResult:
-    """The :class:`CompressionResult` of :func:`llmlingua2_compress` on ``segments``.
+class LLMLingua2Parity:
+    """``llmlingua`` 0.2.2's LLMLingua-2 compression as a compressor (``llmlingua2-parity``).
 
-    Each segment is one of llmlingua's contexts; ``spans`` are empty, since the text is
-    rebuilt from tokens.
+    For comparisons and migrations: the output is rebuilt from tokens, so it is not made of
+    the original's spans. The options mean what the token classifier's do
+    (:class:`~contextzip.compressors.token_classifier.TokenClassifierCompressor`).
     """
-    import time
 
-    started = time.perf_counter()
-    segments = check_segments(segments)
-    if any(s.protected or s.kind != "text" for s in segments):
-        raise ConfigurationError(
-            "parity mode takes plain text segments only; llmlingua has no protected or typed content"
+    name = "llmlingua2-parity"
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        token_to_word: str = "mean",
+        force_tokens: Sequence[str] = (),
+        force_reserve_digit: bool = False,
+        drop_consecutive: bool = False,
+        chunk_end_tokens: Sequence[str] = (".", "\n"),
+        context_level_filter: bool = False,
+        context_level_rate: float | None = None,
+        query_aware: bool | None = None,
+        encoding: str = DEFAULT_ENCODING,
+    ) -> None:
+        if token_to_word not in ("mean", "first"):
+            raise ConfigurationError(f"token_to_word must be mean or first, got {token_to_word!r}")
+        self._located = locate_token_classifier(model, query_aware=bool(query_aware))
+        self.token_to_word = token_to_word
+        self.force_tokens = tuple(force_tokens)
+        self.force_reserve_digit = force_reserve_digit
+        self.drop_consecutive = drop_consecutive
+        self.chunk_end_tokens = tuple(chunk_end_tokens)
+        self.context_level_filter = context_level_filter
+        self.context_level_rate = context_level_rate
+        self.counter = TokenCounter(encoding)
+
+    @functools.cached_property
+    def model(self) -> str:
+        """The folder the classifier loads from."""
+        return resolve_token_classifier(self._located)
+
+    def compress(
+        self, segments: Sequence[Segment], *, query: str | None = None, budget: Budget
+    ) -> CompressionResult:
+        """What :func:`llmlingua2_compress` makes of ``segments``, one context each (``query`` unused).
+
+        ``spans`` are empty, since the text is rebuilt from tokens.
+        """
+        started = time.perf_counter()
+        segments = check_segments(segments)
+        if any(s.protected or s.kind != "text" for s in segments):
+            raise ConfigurationError(
+                "parity mode takes plain text segments only; llmlingua has no protected or typed content"
+            )
+        output = llmlingua2_compress(
+            self.model,
+            [s.text for s in segments],
+            rate=budget.rate if budget.rate is not None else 0.5,
+            target_token=budget.target_tokens if budget.target_tokens is not None else -1,
+            token_to_word=self.token_to_word,
+            force_tokens=self.force_tokens,
+            force_reserve_digit=self.force_reserve_digit,
+            drop_consecutive=self.drop_consecutive,
+            chunk_end_tokens=self.chunk_end_tokens,
+            use_context_level_filter=self.context_level_filter,
+            context_level_rate=self.context_level_rate or 1.0,
         )
-    output = llmlingua2_compress(
-        compressor.model,
-        [s.text for s in segments],
-        rate=budget.rate if budget.rate is not None else 0.5,
-        target_token=budget.target_tokens if budget.target_tokens is not None else -1,
-        token_to_word=compressor.token_to_word,
-        force_tokens=compressor.force_tokens,
-        force_reserve_digit=compressor.force_reserve_digit,
-        drop_consecutive=compressor.drop_consecutive,
-        chunk_end_tokens=compressor.chunk_end_tokens,
-        use_context_level_filter=compressor.context_level_filter,
-        context_level_rate=compressor.context_level_rate or 1.0,
-    )
-    counter = compressor.counter
-    results = tuple(
-        SegmentResult(segment=s, text=text or "", spans=(), tokens_before=counter.count(s.text),
-                      tokens_after=counter.count(text or ""), dropped=not text)
-        for s, text in zip(segments, output.compressed, strict=True)
-    )  # fmt: skip
-    return CompressionResult(
-        segments=results,
-        compressor=compressor.name,
-        target_tokens=budget.resolve(sum(r.tokens_before for r in results)),
-        elapsed_s=time.perf_counter() - started,
-    )
+        count = self.counter.count
+        results = tuple(
+            SegmentResult(segment=s, text=text or "", spans=(), tokens_before=count(s.text),
+                          tokens_after=count(text or ""), dropped=not text)
+            for s, text in zip(segments, output.compressed, strict=True)
+        )  # fmt: skip
+        target = budget.resolve(sum(r.tokens_before for r in results))
+        return CompressionResult(results, self.name, target, time.perf_counter() - started)
 
 
 def llmlingua2_compress(
