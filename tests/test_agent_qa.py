@@ -79,6 +79,7 @@ def test_the_report_tables_accuracy_and_presence(trajectories, tmp_path: Path) -
     paths = write_agent_qa_report(rows, tmp_path, reader="lookup")
     table = paths["markdown"].read_text(encoding="utf-8")
     assert "| original | 4/4 | 100.0% | 100.0% |" in table
+    assert "| clear-tool-results | 4 | " in table and "wins / losses" in table  # paired with the original
     assert len(paths["rows"].read_text(encoding="utf-8").splitlines()) == len(rows)
     assert json.loads(paths["json"].read_text(encoding="utf-8"))[0]["method"] == ORIGINAL
 

@@ -166,6 +166,36 @@ def summarize_qa(rows: Sequence[QARow]) -> list[dict[str, Any]]:
     return summary
 
 
+def paired_lines(rows: Sequence[QARow], baseline: str = ORIGINAL) -> list[str]:
+    """Each method minus ``baseline`` on the questions both asked.
+
+    In accuracy points, with a 95% bootstrap interval and the questions each side wins.
+    """
+    from contextzip.eval.paired import bootstrap_interval
+
+    asked = {(r.method, r.trajectory, r.question): r.accuracy for r in rows if r.accuracy is not None}
+    lines = [
+        f"Paired with `{baseline}` on the questions both asked (95% bootstrap interval, 2,000 resamples):",
+        "",
+    ]
+    lines += ["| method | n | accuracy difference | wins / losses |", "|---|---:|---|---:|"]
+    for method in dict.fromkeys(r.method for r in rows if r.method != baseline):
+        pairs = [
+            (value, asked[(baseline, t, q)])
+            for (m, t, q), value in asked.items()
+            if m == method and (baseline, t, q) in asked
+        ]
+        if not pairs:
+            continue
+        deltas = [a - b for a, b in pairs]
+        low, high = bootstrap_interval(deltas)
+        mean = 100 * sum(deltas) / len(deltas)
+        interval = f"{mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+        wins, losses = sum(d > 0 for d in deltas), sum(d < 0 for d in deltas)
+        lines.append(f"| {method} | {len(deltas)} | {interval} | {wins} / {losses} |")
+    return lines
+
+
 def write_agent_qa_report(
     rows: Sequence[QARow], out_dir: str | Path, *, reader: str, dataset: str = "agent-trajectories"
 ) -> dict[str, Path]:
@@ -184,6 +214,7 @@ def write_agent_qa_report(
             f"| {s['method']} | {s['asked']}/{s['questions']} | {accuracy} | {s['presence']:.1%} "
             f"| {s['tokens_after']:,} / {s['tokens_before']:,} |"
         )
-    lines += ["", "A question is asked only where the method's history fits the reader's window."]
+    lines += ["", "A question is asked only where the method's history fits the reader's window.", ""]
+    lines += paired_lines(rows)
     (out / "qa_summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return {"markdown": out / "qa_summary.md", "json": out / "qa_summary.json", "rows": out / "qa_rows.jsonl"}

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from contextzip.errors import ConfigurationError
 from contextzip.eval.summary import check_metric
 from contextzip.eval.types import SampleResult
 
-__all__ = ["PairedDifference", "paired_differences", "paired_table", "pooled_by_family"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["PairedDifference", "bootstrap_interval", "paired_differences", "paired_table", "pooled_by_family"]
 
 
 @dataclass(frozen=True)
@@ -99,10 +103,7 @@ def paired_differences(
         if not shared:
             continue
         deltas = np.array([scores[s] - base[s] for s in shared])
-        rng = np.random.default_rng(seed)
-        means = deltas[rng.integers(0, len(deltas), size=(resamples, len(deltas)))].mean(axis=1)
-        tail = (1 - confidence) / 2 * 100
-        low, high = np.percentile(means, [tail, 100 - tail])
+        low, high = bootstrap_interval(deltas, resamples=resamples, confidence=confidence, seed=seed)
         found.append(
             PairedDifference(
                 dataset,
@@ -120,6 +121,26 @@ def paired_differences(
             )  # fmt: skip
         )
     return found
+
+
+def bootstrap_interval(
+    deltas: Sequence[float] | np.ndarray, *, resamples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """A percentile bootstrap interval of the mean of ``deltas`` (resampled with a seeded generator).
+
+    Example:
+        >>> low, high = bootstrap_interval([0.0, 1.0, 1.0, 1.0])
+        >>> 0.0 <= low < 0.75 < high <= 1.0
+        True
+    """
+    import numpy as np
+
+    values = np.asarray(deltas, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(resamples, len(values)))].mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def _only_rate(
