@@ -22,7 +22,8 @@ Example:
 
 from contextzip.conversation.compress import ConversationResult, TextMemo, compress_conversation, memo_key
 from contextzip.conversation.policy import ConversationPolicy
-from contextzip.conversation.read import MESSAGE_TEXTS, Conversation, is_conversation
+from contextzip.conversation.read import Conversation, is_conversation
+from contextzip.conversation.turns import MESSAGE_TEXTS, Turns
 
 __all__ = [
     "MESSAGE_TEXTS",
@@ -30,6 +31,7 @@ __all__ = [
     "ConversationPolicy",
     "ConversationResult",
     "TextMemo",
+    "Turns",
     "compress_conversation",
     "is_conversation",
     "memo_key",

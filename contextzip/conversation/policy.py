@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from contextzip.conversation.turns import MESSAGE_TEXTS, Turns
 from contextzip.errors import ConfigurationError
-from contextzip.messages import Part
+from contextzip.types import Segment
 
 __all__ = ["ConversationPolicy"]
 
@@ -54,18 +55,22 @@ class ConversationPolicy:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigurationError(f"{name} must be an int >= 0, got {value!r}")
 
-    def kept_messages(self, roles: Sequence[str], parts: Sequence[Part]) -> set[int]:
+    def kept_messages(self, segments: Sequence[Segment], turns: Turns) -> set[int]:
         """The messages whose texts are kept whole, whatever their length or kind."""
-        kept = {p.message for p in parts if p.role in self.protected_roles}
-        user_texts = [p.message for p in parts if p.role == "user" and p.kind == "text"]
-        if user_texts:
-            kept.update(user_texts[:1] if self.keep_task else [])
-            kept.update(user_texts[-1:] if self.keep_latest_user else [])
-        assistants = [n for n, role in enumerate(roles) if role == "assistant"]
+        kept = {
+            int(s.meta["message"])
+            for s in segments
+            if s.kind in MESSAGE_TEXTS and s.role in self.protected_roles
+        }
+        if turns.first_user is not None and self.keep_task:
+            kept.add(turns.first_user)
+        if turns.latest_user is not None and self.keep_latest_user:
+            kept.add(turns.latest_user)
+        assistants = turns.assistants
         if self.keep_last_turns and assistants:
-            kept.update(range(assistants[-min(self.keep_last_turns, len(assistants))], len(roles)))
-        if user_texts and not self.keep_latest_user:
-            kept.discard(user_texts[-1])
+            kept.update(range(assistants[-min(self.keep_last_turns, len(assistants))], len(turns.texts)))
+        if turns.latest_user is not None and not self.keep_latest_user:
+            kept.discard(turns.latest_user)
         if self.live_only:
             kept.update(range(max(assistants, default=-1) + 1))
         return kept

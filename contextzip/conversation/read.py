@@ -13,10 +13,12 @@ The segments of a conversation, message by message:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from contextzip.conversation.policy import ConversationPolicy
+from contextzip.conversation.turns import MESSAGE_TEXTS, Turns
 from contextzip.errors import ConfigurationError
 from contextzip.messages import (
     Part,
@@ -32,10 +34,7 @@ from contextzip.messages import (
 from contextzip.tokens import TokenCounter
 from contextzip.types import Segment
 
-__all__ = ["MESSAGE_TEXTS", "Conversation", "is_conversation"]
-
-#: The kinds of segment that hold a message's text (the others are tool calls and place holders).
-MESSAGE_TEXTS = ("text", "tool_output")
+__all__ = ["Conversation", "is_conversation"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,6 @@ class Conversation:
     counts: tuple[int, ...]
     #: For each segment, whether it sits in a block or message marked ``cache_control``.
     marked: tuple[bool, ...]
-    roles: tuple[str, ...]
-    parts: tuple[Part, ...] = field(repr=False)
 
     @classmethod
     def read(
@@ -94,8 +91,12 @@ class Conversation:
                 keys.append(None)
                 marked.append(False)
         counts = tuple(counter.count_remembered(s.text) for s in segments)
-        return cls(messages, shape, tuple(segments), tuple(keys), counts, tuple(marked), tuple(roles),
-                   tuple(parts))  # fmt: skip
+        return cls(messages, shape, tuple(segments), tuple(keys), counts, tuple(marked))
+
+    @cached_property
+    def turns(self) -> Turns:
+        """Where the user spoke, the assistant answered and tools ran."""
+        return Turns.of(self.segments)
 
     @property
     def tokens(self) -> int:
@@ -104,7 +105,7 @@ class Conversation:
 
     def changeable(self, policy: ConversationPolicy) -> list[bool]:
         """For each segment, whether ``policy`` lets it change."""
-        kept = policy.kept_messages(self.roles, self.parts)
+        kept = policy.kept_messages(self.segments, self.turns)
         return [
             segment.kind in MESSAGE_TEXTS
             and (segment.kind == "tool_output" or segment.role == "user")

@@ -1,4 +1,4 @@
-"""Request bodies of the three APIs as conversations :mod:`contextzip.messages` reads, and back.
+"""Request bodies of the three APIs as conversations :mod:`contextzip.conversation` reads, and back.
 
 Chat Completions and Messages bodies hold their conversation in ``messages`` already; a
 Responses body holds ``input`` items (messages, ``function_call``, ``function_call_output``),
@@ -9,9 +9,11 @@ Example:
     >>> body = {"model": "m", "input": [{"role": "user", "content": [{"type": "input_text", "text": "hi"}]}],
     ...         "metadata": {"x": 1}}
     >>> view = conversation_view("responses", body)
-    >>> [p.text for p in view.parts()]
+    >>> from contextzip.conversation import Conversation
+    >>> conversation = Conversation.read(view.messages, view.shape)
+    >>> [s.text for s in conversation.segments]
     ['hi']
-    >>> view.rewrite({view.parts()[0].key: "hello"})["input"][0]["content"][0]["text"]
+    >>> view.rewrite(conversation.changes({0: "hello"}))["input"][0]["content"][0]["text"]
     'hello'
 """
 
@@ -22,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from contextzip.messages import Part, Path, Shape, conversation_parts, replace_parts
+from contextzip.messages import Path, Shape, replace_parts
 
 __all__ = ["Api", "ConversationView", "conversation_view"]
 
@@ -33,7 +35,7 @@ _TEXT_BLOCKS = ("input_text", "output_text", "text")
 
 @dataclass
 class ConversationView:
-    """A body's conversation in a shape :mod:`contextzip.messages` reads."""
+    """A body's conversation in a shape :mod:`contextzip.messages` reads (``messages``, ``shape``)."""
 
     api: Api
     body: Mapping[str, Any]
@@ -41,10 +43,6 @@ class ConversationView:
     shape: Shape
     #: For Responses: view message index -> (path of its item in the body, field renames).
     locations: dict[int, tuple[Path, dict[str, str]]] = field(default_factory=dict)
-
-    def parts(self) -> list[Part]:
-        """The conversation's texts (see :func:`contextzip.messages.conversation_parts`)."""
-        return conversation_parts(self.messages, self.shape)
 
     def rewrite(self, texts: Mapping[Path, str]) -> dict[str, Any]:
         """A copy of the body with the texts at ``texts``' keys replaced; the body is not changed."""

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from contextzip.compressors.agent.history import Turns, content_hash, kept_line_spans
+from contextzip.compressors.agent.history import content_hash, kept_line_spans
 from contextzip.compressors.agent.kinds import CODE_PATH, sniff_kind
 from contextzip.compressors.agent.plan import extract_plan, referenced_facts
 from contextzip.compressors.reducers import REDUCERS, Relevance, lexical_relevance, reduce_log, reducer_for
@@ -19,6 +19,7 @@ from contextzip.conversation import (
     MESSAGE_TEXTS,
     ConversationPolicy,
     ConversationResult,
+    Turns,
     compress_conversation,
     is_conversation,
 )
@@ -287,7 +288,7 @@ class AgentCompressor:
         """``text`` cut to ``rate`` of its ``count`` tokens, ending in a marker unless told not to."""
         budget = max(int(count * rate), 16)
         config = [self.relevance, self.model, self.prose]
-        key = content_hash(json.dumps([text, query, keep, arguments, kind, budget, config]))
+        key = content_hash(json.dumps([text, query, keep, arguments, kind, budget, marker, config]))
         remembered = self._memo.get(key)
         if remembered is not None:
             return remembered
