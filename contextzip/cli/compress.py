@@ -37,13 +37,16 @@ def list_methods(out: TextIO) -> int:
 
     entries = available_compressors()
     width = max(len(info.name) for info in entries)
-    for group, title in _GROUP_TITLES.items():
-        out.write(f"{title}\n")
+    blocks = []
+    for group in GROUPS:
+        lines = [_GROUP_TITLES[group]]
         for info in (i for i in entries if i.group == group):
-            out.write(f"  {info.name:<{width}}  {info.description}\n")
+            lines.append(f"  {info.name:<{width}}  {info.description}")
             if info.use_for:
-                out.write(f"  {'':<{width}}  use for: {info.use_for}\n")
-        out.write("\n" if group != GROUPS[-1] else "")
+                lines.append(f"  {'':<{width}}  use for: {info.use_for}")
+        if len(lines) > 1:  # a group with nothing registered (peers on a core-only install) is left out
+            blocks.append("\n".join(lines) + "\n")
+    out.write("\n".join(blocks))
     return 0
 
 

@@ -76,10 +76,17 @@ def mixed_relevance(query: Sequence[str], *, model: str | None = None) -> Releva
 
 def bm25_scores(texts: Sequence[str], query: str) -> np.ndarray:
     """BM25 score of each text for ``query`` (English words, stop words out, no stemming)."""
+    import numpy as np
+
     bm25s = _bm25s()
     corpus = bm25s.tokenize(list(texts), stopwords="en", show_progress=False)
     words = bm25s.tokenize([query], stopwords="en", show_progress=False, return_ids=False)[0]
-    return _lucene_bm25(corpus, [w for w in words if w in corpus.vocab], len(texts))
+    known = [w for w in words if w in corpus.vocab]
+    if not known:
+        return np.zeros(len(texts))
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    return np.asarray(retriever.get_scores(known), dtype=np.float64)
 
 
 def bm25_word_scores(
@@ -89,26 +96,16 @@ def bm25_word_scores(
 
     The classic form, ``(k1 + 1)`` factor included, so scores keep their scale.
     """
-    if not any(documents) or not query:
-        import numpy as np
+    import numpy as np
 
+    if not any(documents) or not query:
         return np.zeros(len(documents))
     retriever = _bm25s().BM25(k1=k1, b=b, dtype="float64")
     retriever.index(documents, show_progress=False)
     known = [w for w in sorted(set(query)) if w in retriever.vocab_dict]
-    return (k1 + 1) * _lucene_bm25(documents, known, len(documents), retriever)
-
-
-def _lucene_bm25(corpus: Any, known: list[str], count: int, retriever: Any = None) -> np.ndarray:
-    """The Lucene BM25 scores of ``corpus`` (``bm25s``) for the ``known`` query words."""
-    import numpy as np
-
     if not known:
-        return np.zeros(count)
-    if retriever is None:
-        retriever = _bm25s().BM25()
-        retriever.index(corpus, show_progress=False)
-    return np.asarray(retriever.get_scores(known), dtype=np.float64)
+        return np.zeros(len(documents))
+    return (k1 + 1) * np.asarray(retriever.get_scores(known), dtype=np.float64)
 
 
 def _bm25s() -> Any:

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from contextzip.compressors.token_classifier import TOKEN_TO_WORD
 from contextzip.errors import ConfigurationError, missing_extra
 from contextzip.eval.llmlingua2_words import WordMerge
 from contextzip.loading import load_once
@@ -82,8 +83,10 @@ class LLMLingua2Parity:
         query_aware: bool | None = None,
         encoding: str = DEFAULT_ENCODING,
     ) -> None:
-        if token_to_word not in ("mean", "first"):
-            raise ConfigurationError(f"token_to_word must be mean or first, got {token_to_word!r}")
+        if token_to_word not in TOKEN_TO_WORD:
+            raise ConfigurationError(
+                f"token_to_word must be one of {', '.join(TOKEN_TO_WORD)}, got {token_to_word!r}"
+            )
         self._located = locate_token_classifier(model, query_aware=bool(query_aware))
         self.token_to_word = token_to_word
         self.force_tokens = tuple(force_tokens)
