@@ -22,7 +22,7 @@ from contextzip.protocol import Compressor
 from contextzip.sizing import size_input
 from contextzip.text import Span, join_spans, joined_offsets
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
-from contextzip.types import Budget, CompressionResult, Segment, SegmentResult
+from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, round_tokens
 
 __all__ = ["Pipeline", "compose_spans"]
 
@@ -92,7 +92,7 @@ class Pipeline:
                 "the input is empty" if total == 0 else f"the budget ({target} tokens) keeps the whole input"
             )
             return sized.unchanged(self.name, reason)
-        coarse_target = round(total * (target / total) ** self.coarse_share)
+        coarse_target = round_tokens(total * (target / total) ** self.coarse_share)
         first = self.coarse.compress(segments, query=query, budget=Budget(target_tokens=coarse_target))
         kept = [r for r in first.segments if not r.dropped]
         second = self.fine.compress(

@@ -29,8 +29,10 @@ __all__ = [
     "CompressorInfo",
     "available_compressors",
     "check_options",
+    "compressor_info",
     "get_compressor",
     "register_compressor",
+    "takes_option",
 ]
 
 
@@ -174,17 +176,30 @@ def get_compressor(name: str, **options: Any) -> Compressor:
         >>> get_compressor("selfinfo", unit="sentence").name
         'selfinfo'
     """
+    info = compressor_info(name)
+    factory = info.resolve()
+    check_options(f"compressor {name!r}", factory, {**info.defaults, **options})
+    return factory(**{**info.defaults, **options})
+
+
+def compressor_info(name: str) -> CompressorInfo:
+    """The registry entry for ``name`` (plug-ins' included), without building anything.
+
+    Raises:
+        UnknownCompressorError: ``name`` is not registered (the message lists the names).
+
+    Example:
+        >>> compressor_info("truncate").group
+        'baseline'
+    """
     if name not in _REGISTRY:
         _load_plugins()
     try:
-        info = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         raise UnknownCompressorError(
             f"unknown compressor {name!r}; choose one of {', '.join(sorted(_REGISTRY))}"
         ) from None
-    factory = info.resolve()
-    check_options(f"compressor {name!r}", factory, {**info.defaults, **options})
-    return factory(**{**info.defaults, **options})
 
 
 def check_options(owner: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> None:
@@ -227,6 +242,24 @@ def check_options(owner: str, factory: Callable[..., Any], options: Mapping[str,
     missing = [p.name for p in keywords if p.default is inspect.Parameter.empty and p.name not in options]
     if missing:
         raise ConfigurationError(f"{owner} needs {', '.join(f'{m}=...' for m in missing)}")
+
+
+def takes_option(info: CompressorInfo, option: str) -> bool:
+    """Whether the compressor registered as ``info`` names the keyword option ``option``.
+
+    A factory that passes ``**options`` on is not taken to accept any name.
+
+    Example:
+        >>> takes_option(compressor_info("agent"), "min_tokens")
+        True
+        >>> takes_option(compressor_info("truncate"), "min_tokens")
+        False
+    """
+    try:
+        parameters = inspect.signature(info.resolve()).parameters
+    except (TypeError, ValueError):
+        return False
+    return option in parameters and parameters[option].kind is not inspect.Parameter.VAR_KEYWORD
 
 
 def _load_plugins() -> None:

@@ -23,6 +23,7 @@ __all__ = [
     "Segment",
     "SegmentResult",
     "check_segments",
+    "round_tokens",
 ]
 
 #: Placed between the texts of kept segments in :attr:`CompressionResult.text`.
@@ -129,8 +130,18 @@ class Budget:
         A rate is rounded half up: ``rate=0.5`` of 3 tokens is 2.
         """
         if self.rate is not None:
-            return min(original_tokens, math.floor(float(self.rate) * original_tokens + 0.5))
+            return min(original_tokens, round_tokens(float(self.rate) * original_tokens))
         return min(original_tokens, self.target_tokens or 0)  # set: __post_init__ checked
+
+
+def round_tokens(tokens: float) -> int:
+    """A token count from a fractional one: half up, the one rounding rule of every budget.
+
+    Example:
+        >>> round_tokens(1.5), round_tokens(2.5), round_tokens(2.49)
+        (2, 3, 2)
+    """
+    return math.floor(tokens + 0.5)
 
 
 class UnitLabel(NamedTuple):

@@ -186,3 +186,13 @@ def test_a_missing_extra_is_one_line_naming_it(args, extra):
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert f"pip install 'contextzip[{extra}]'" in result.stderr
+
+
+def test_eval_help_lists_every_dataset_the_loaders_know():
+    from contextzip.cli.parser import build_parser
+    from contextzip.eval.datasets import CONVERSATION_DATASETS, DATASETS
+
+    subcommands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    (dataset,) = [a for a in subcommands["eval"]._actions if a.dest == "dataset"]
+    listed = dataset.help.partition(";")[0].split(", ")
+    assert listed == [*DATASETS, *CONVERSATION_DATASETS]

@@ -194,6 +194,28 @@ def test_requests_left_alone_go_byte_for_byte(
     assert response.headers["x-contextzip-tokens-saved"] == "0"
 
 
+def test_a_registry_name_in_the_header_picks_that_compressor(proxy: str, upstream: str) -> None:
+    messages = rag_messages()
+    response = httpx.post(
+        f"{proxy}/v1/chat/completions",
+        json={"model": "m", "messages": messages},
+        headers={"x-contextzip": "method=truncate; rate=0.2"},
+    )
+    assert response.status_code == 200 and response.headers["x-contextzip-method"] == "truncate"
+    forwarded = last_body(upstream)["messages"]
+    assert forwarded[0] == messages[0]
+    prompt = messages[1]["content"]
+    kept = forwarded[1]["content"]
+    assert len(kept) < 0.5 * len(prompt) and prompt.startswith(kept.rstrip())  # truncate keeps the start
+    bad = httpx.post(
+        f"{proxy}/v1/chat/completions",
+        json={"model": "m", "messages": messages},
+        headers={"x-contextzip": "method=nope"},
+    )
+    assert bad.status_code == 400 and "lexical" in bad.json()["error"]["message"]
+    assert "truncate" in bad.json()["error"]["message"]  # the registered names are listed
+
+
 # -- Anthropic and Responses ---------------------------------------------------------------------------
 
 
@@ -443,6 +465,20 @@ def test_settings_from_a_config_file_and_env(tmp_path: Any, monkeypatch: pytest.
         ProxySettings(routes={"chat": {"rate": 0.5}})
     with pytest.raises(ValueError, match="method"):
         ProxySettings(models={"x*": {"method": "nope"}})
+
+
+def test_a_method_is_a_registered_compressor_with_options() -> None:
+    settings = ProxySettings(
+        method="agent", options={"relevance": "lexical"}, models={"t*": {"method": "truncate"}}
+    )
+    agent = ("agent", {"relevance": "lexical", "min_tokens": 500})
+    assert settings.policy_for("gpt-4o").compressor() == agent
+    assert ProxySettings(method="lexical").policy_for(None).compressor() == agent  # the shorthand
+    assert settings.policy_for("t1").compressor() == ("truncate", {})  # options go with their method
+    with pytest.raises(ValueError, match="takes no option relevance"):
+        ProxySettings(models={"t*": {"method": "truncate", "options": {"relevance": "lexical"}}})
+    with pytest.raises(ValueError, match="takes no option relevanc; valid options: .*relevance"):
+        ProxySettings(options={"relevanc": "lexical"})
 
 
 def test_replicas_sharing_redis_send_the_same_compressed_history(upstream: str) -> None:

@@ -10,17 +10,13 @@ from typing import Any
 from contextzip.cli.common import parse_options
 from contextzip.errors import ConfigurationError
 
-__all__ = ["CONVERSATION_DATASETS", "compare_command", "eval_command"]
-
-
-#: Datasets of whole agent conversations, compressed by the conversation methods of ``agent_bench``.
-CONVERSATION_DATASETS = ("agent-trajectories", "swe-agent-trajectories")
+__all__ = ["compare_command", "eval_command"]
 
 
 def eval_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from contextzip.eval.datasets import load_dataset
+    from contextzip.eval.datasets import CONVERSATION_DATASETS, load_dataset
     from contextzip.eval.readers import get_reader
     from contextzip.eval.report import write_report
     from contextzip.eval.runner import RESULTS_FILE, load_results, run_eval

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 from contextzip import __version__
 from contextzip.cli.common import EXIT_USAGE
 from contextzip.defaults import DEFAULTS
+from contextzip.eval.datasets import CONVERSATION_DATASETS, DATASETS
 
 __all__ = ["build_parser"]
 
@@ -75,11 +76,13 @@ def _add_eval_parser(commands: Any) -> None:
         "also plot_f1.png and plot_accuracy.png) to --out. Results already "
         "in --out are reused, and the report covers every result recorded there.",
     )
-    evaluate.add_argument("--dataset", "-d", required=True, help="squad, new-wiki, nq-open, nq-multidoc, "
-                          "nq-multidoc-dups, squad-multidoc, squad-multidoc-dups, synthetic, code-deps, "
-                          "code-deps-packages, code-deps-humaneval, agent-trajectories, "
-                          "swe-agent-trajectories, fixture, coqa, jsonl:PATH, longbench:PATH; SQuAD, NQ "
-                          "and SWE-agent files are read from $CONTEXTZIP_DATA_DIR")  # fmt: skip
+    evaluate.add_argument(
+        "--dataset",
+        "-d",
+        required=True,
+        help=f"{', '.join((*DATASETS, *CONVERSATION_DATASETS))}; SQuAD, NQ and SWE-agent files are read "
+        "from $CONTEXTZIP_DATA_DIR",
+    )
     evaluate.add_argument("--methods", "-m", required=True,
                           help="comma-separated compressor names; LABEL=NAME records one setting of a "
                           "compressor under its own label, e.g. mig,mig-docs=mig "
@@ -205,7 +208,11 @@ def _add_serve_parser(commands: Any) -> None:
         type=float,
         help=f"share of its tokens a compressed text keeps (default {DEFAULTS['proxy'].rate})",
     )
-    serve.add_argument("--method", help="agent (default), agent-tokens or lexical")
+    serve.add_argument(
+        "--method",
+        help="a compressor from contextzip methods (default agent), or the shorthand lexical "
+        "(agent, no model) or agent-tokens (agent, prose also through the token classifier)",
+    )
     serve.add_argument("--min-tokens", type=int, help="texts shorter than this pass untouched (default 500)")
     serve.add_argument("--redis-url", help="share the compression cache between replicas")
     serve.add_argument("--config", dest="config_file", help="TOML or JSON settings file")

@@ -18,11 +18,17 @@ The pieces, each its own module:
 ``contextzip eval`` on the command line ties them together.
 """
 
-from contextzip.eval.datasets import DATASETS, load_dataset
-from contextzip.eval.readers import get_reader
-from contextzip.eval.report import summarize, write_report
-from contextzip.eval.runner import run_eval
-from contextzip.eval.types import QASample, ReaderOutput, SampleResult
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from contextzip.eval.datasets import DATASETS, load_dataset
+    from contextzip.eval.readers import get_reader
+    from contextzip.eval.report import summarize, write_report
+    from contextzip.eval.runner import run_eval
+    from contextzip.eval.types import QASample, ReaderOutput, SampleResult
 
 __all__ = [
     "DATASETS",
@@ -35,3 +41,16 @@ __all__ = [
     "summarize",
     "write_report",
 ]
+
+# imported on first use, so reading the dataset table (the CLI's help) loads no reader or runner
+_HOMES = {
+    "DATASETS": "datasets", "load_dataset": "datasets", "get_reader": "readers", "summarize": "report",
+    "write_report": "report", "run_eval": "runner", "QASample": "types", "ReaderOutput": "types",
+    "SampleResult": "types",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -33,6 +33,10 @@ name               samples
 ``jsonl:PATH``     a file of ``{"context", "question", "answers"}`` lines
 ``longbench:PATH`` a LongBench-format file of ``{"context", "input", "answers"}`` lines
 =================  ===================================================================
+
+Agent conversations (``agent-trajectories``, replayed from the benchmark's tasks, and
+``swe-agent-trajectories``, real SWE-agent runs from the data directory) are
+:data:`CONVERSATION_DATASETS`: their questions are asked of whole histories.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from typing import Any
 from contextzip.errors import ConfigurationError
 from contextzip.eval.types import QASample, answers_tuple
 
-__all__ = ["DATASETS", "SAMPLINGS", "load_dataset", "read_jsonl_samples"]
+__all__ = ["CONVERSATION_DATASETS", "DATASETS", "SAMPLINGS", "load_dataset", "read_jsonl_samples"]
 
 DATASETS = (
     "squad",
@@ -68,6 +72,10 @@ DATASETS = (
     "longbench:PATH",
 )
 
+
+#: Conversations with questions about their history, evaluated by :mod:`contextzip.eval.agent_qa`
+#: (and :mod:`contextzip.eval.agent_bench`), not loaded as QA samples.
+CONVERSATION_DATASETS = ("agent-trajectories", "swe-agent-trajectories")
 
 #: How ``limit`` picks samples: the first ones in file order, or a seeded random sample.
 SAMPLINGS = ("first", "random")

@@ -7,15 +7,17 @@ Rules, in order:
    any block or message marked ``cache_control``, and requests with ``n > 1``.
 2. The live zone is compressed: the texts after the last assistant message (the latest
    user message's long texts and the tool results since the last assistant turn), each
-   above ``min_tokens``, by the agent-state compressor (structure-aware: JSON, logs, HTML,
-   source code through the code compressor, prose through MIG). A long user prompt keeps
-   its first and last paragraphs, where instructions and questions sit.
+   above ``min_tokens``, by the policy's method: a registered compressor, by default the
+   agent-state compressor (structure-aware: JSON, logs, HTML, source code through the code
+   compressor, prose through MIG; a long user prompt keeps its first and last paragraphs,
+   where instructions and questions sit).
 3. Every text compressed once is cached by the hash of its original; when the client sends
    the same original again (its history, every turn), the cached bytes replace it, so the
    upstream sees an identical prefix turn after turn and its prompt cache keeps hitting.
 
 The per-request header ``x-contextzip`` adjusts one request: ``off``, ``rate=0.3``,
-``method=lexical``, or several joined by commas or semicolons.
+``method=NAME`` (a registered compressor, or a shorthand such as ``lexical``), or several
+joined by commas or semicolons.
 
 Example:
     >>> parse_control("rate=0.2; method=lexical")
@@ -35,7 +37,7 @@ from contextzip.conversation import Conversation, ConversationPolicy, TextMemo, 
 from contextzip.errors import ConfigurationError
 from contextzip.protocol import Compressor, get_compressor
 from contextzip.proxy.bodies import Api, conversation_view
-from contextzip.proxy.settings import METHODS, Policy, ProxySettings
+from contextzip.proxy.settings import Policy, ProxySettings, check_method
 from contextzip.tokens import TokenCounter
 from contextzip.types import Budget
 
@@ -98,11 +100,10 @@ def parse_control(header: str | None) -> Control:
                 raise ConfigurationError(f"x-contextzip: rate must be a number in (0, 1), got {value!r}")
             values["rate"] = rate
         elif name == "method":
-            if value not in METHODS:
-                raise ConfigurationError(
-                    f"x-contextzip: method must be one of {', '.join(METHODS)}, got {value!r}"
-                )
-            values["method"] = value
+            try:
+                values["method"] = check_method(value)
+            except ValueError as exc:
+                raise ConfigurationError(f"x-contextzip: {exc}") from None
         else:
             raise ConfigurationError(f"x-contextzip: expected off, on, rate=R or method=M, got {item!r}")
     return Control(**values)
@@ -115,7 +116,7 @@ class CompressionPolicy:
         self.settings = settings
         self.cache = cache
         self.counter = TokenCounter()
-        self._compressors: dict[tuple[str, int], Compressor] = {}
+        self._compressors: dict[str, Compressor] = {}
         self._lock = threading.Lock()
 
     def policy(self, api: Api, body: Mapping[str, Any], control: Control) -> Policy:
@@ -123,6 +124,8 @@ class CompressionPolicy:
         model = body.get("model")
         policy = self.settings.policy_for(model if isinstance(model, str) else None, api)
         changes = {k: v for k, v in vars(control).items() if v is not None}
+        if changes.get("method", policy.method) != policy.method:
+            changes["options"] = {}  # configured options belong to the configured method
         return policy.model_copy(update=changes) if changes else policy
 
     def compress(self, api: Api, body: Mapping[str, Any], control: Control = Control()) -> Outcome:
@@ -143,7 +146,7 @@ class CompressionPolicy:
             live_zone(policy.min_tokens),
             budget=Budget(rate=policy.rate),
             memo=self.cache,
-            memo_namespace=json.dumps([policy.method, policy.rate]),
+            memo_namespace=_namespace(policy),
         )
         if not result.texts:
             return Outcome(
@@ -153,12 +156,20 @@ class CompressionPolicy:
         return Outcome(body, before, result.tokens_after, policy.method, result.compressed, result.reused)
 
     def _compressor(self, policy: Policy) -> Compressor:
-        key = (policy.method, policy.min_tokens)  # the rate comes with each request's budget
+        name, options = policy.compressor()  # the rate comes with each request's budget
+        key = json.dumps([name, options], sort_keys=True, default=str)
         with self._lock:
             if key not in self._compressors:
-                options = METHODS[policy.method]
-                self._compressors[key] = get_compressor("agent", min_tokens=policy.min_tokens, **options)
+                self._compressors[key] = get_compressor(name, **options)
             return self._compressors[key]
+
+
+def _namespace(policy: Policy) -> str:
+    """Cache keys' prefix: what the same original compresses to differently under."""
+    parts: list[Any] = [policy.method, policy.rate]
+    if policy.options:
+        parts.append(policy.options)
+    return json.dumps(parts, sort_keys=True, default=str)
 
 
 def live_zone(min_tokens: int) -> ConversationPolicy:

@@ -27,7 +27,7 @@ import fnmatch
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     JsonConfigSettingsSource,
@@ -37,8 +37,10 @@ from pydantic_settings import (
 )
 
 from contextzip.defaults import DEFAULTS
+from contextzip.errors import ConfigurationError, UnknownCompressorError
+from contextzip.protocol import check_options, compressor_info, takes_option
 
-__all__ = ["METHODS", "ROUTES", "Policy", "ProxySettings"]
+__all__ = ["ROUTES", "SHORTHANDS", "Policy", "ProxySettings", "check_method"]
 
 _DEFAULT = DEFAULTS["proxy"]
 _RATE: float = _DEFAULT.rate or 1.0  # the proxy's entry has a rate
@@ -46,28 +48,73 @@ _RATE: float = _DEFAULT.rate or 1.0  # the proxy's entry has a rate
 #: The compressing routes, by the API they speak.
 ROUTES = ("openai", "anthropic", "responses")
 
-#: The compression methods a request may name, and the agent-state compressor options each sets.
-METHODS: dict[str, dict[str, Any]] = {
-    "agent": {},  # structure-aware reducers, sentence embeddings for relevance, MIG for prose
-    "agent-tokens": {"prose": "mig-tokens"},  # prose also through the query-aware token classifier
-    "lexical": {"relevance": "lexical"},  # no model: query words only (fastest)
+#: Names a request may use for a registered compressor with options (the proxy's own names
+#: from before it took registry names; they keep working).
+SHORTHANDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "agent-tokens": ("agent", {"prose": "mig-tokens"}),  # prose also through the token classifier
+    "lexical": ("agent", {"relevance": "lexical"}),  # no model: query words only (fastest)
 }
 
 
+def check_method(method: str) -> str:
+    """``method`` if it is a registered compressor's name or a shorthand; else a ``ValueError``.
+
+    Example:
+        >>> check_method("lexical"), check_method("truncate")
+        ('lexical', 'truncate')
+    """
+    if method in SHORTHANDS:
+        return method
+    try:
+        compressor_info(method)
+    except UnknownCompressorError as exc:
+        raise ValueError(f"method: {exc}; or a shorthand: {', '.join(SHORTHANDS)}") from None
+    return method
+
+
 class Policy(BaseModel):
-    """What the proxy compresses, for one model (or all)."""
+    """What the proxy compresses, for one model (or all).
+
+    ``method`` names a registered compressor (``contextzip methods`` lists them; ``agent`` is
+    the default and the one built for conversations) or a shorthand from :data:`SHORTHANDS`;
+    ``options`` go to its constructor, over the shorthand's.
+    """
 
     enabled: bool = True
     rate: float = Field(default=_RATE, gt=0, lt=1, description="share of its tokens a compressed text keeps")
     method: str = _DEFAULT.method
+    options: dict[str, Any] = Field(default_factory=dict, description="options for the method's compressor")
     min_tokens: int = Field(default=500, ge=0, description="texts shorter than this pass untouched")
 
     @field_validator("method")
     @classmethod
     def _known_method(cls, value: str) -> str:
-        if value not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {value!r}")
-        return value
+        return check_method(value)
+
+    @model_validator(mode="after")
+    def _known_options(self) -> Policy:
+        name, options = self.compressor()
+        info = compressor_info(name)
+        try:
+            check_options(f"method {self.method!r}", info.resolve(), {**info.defaults, **options})
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def compressor(self) -> tuple[str, dict[str, Any]]:
+        """The registry name and constructor options this policy's method stands for.
+
+        The compressor's own length threshold, where it has one, is ``min_tokens``.
+
+        Example:
+            >>> Policy(method="lexical", min_tokens=300).compressor()
+            ('agent', {'relevance': 'lexical', 'min_tokens': 300})
+        """
+        name, options = SHORTHANDS.get(self.method, (self.method, {}))
+        options = {**options, **self.options}
+        if takes_option(compressor_info(name), "min_tokens"):
+            options.setdefault("min_tokens", self.min_tokens)
+        return name, options
 
 
 class ProxySettings(BaseSettings):
@@ -88,6 +135,7 @@ class ProxySettings(BaseSettings):
     enabled: bool = True
     rate: float = Field(default=_RATE, gt=0, lt=1)
     method: str = _DEFAULT.method
+    options: dict[str, Any] = Field(default_factory=dict, description="options for the method's compressor")
     min_tokens: int = Field(default=500, ge=0)
     routes: dict[str, dict[str, Any]] = Field(default_factory=dict, description="route -> policy overrides")
     models: dict[str, dict[str, Any]] = Field(default_factory=dict, description="glob -> policy overrides")
@@ -117,12 +165,16 @@ class ProxySettings(BaseSettings):
     def policy_for(self, model: str | None, route: str | None = None) -> Policy:
         """The policy for ``model`` on ``route``: defaults, the route's, then each matching model glob."""
         values: dict[str, Any] = {
-            "enabled": self.enabled, "rate": self.rate, "method": self.method, "min_tokens": self.min_tokens,
+            "enabled": self.enabled, "rate": self.rate, "method": self.method, "options": self.options,
+            "min_tokens": self.min_tokens,
         }  # fmt: skip
-        values.update(self.routes.get(route or "", {}))
-        for pattern, override in self.models.items():
-            if model is not None and fnmatch.fnmatchcase(model, pattern):
-                values.update(override)
+        overrides = [self.routes.get(route or "", {})]
+        if model is not None:
+            overrides += [o for pattern, o in self.models.items() if fnmatch.fnmatchcase(model, pattern)]
+        for override in overrides:
+            if "method" in override and "options" not in override:
+                values["options"] = {}  # options belong to the method they were given with
+            values.update(override)
         return Policy(**values)
 
     @classmethod
