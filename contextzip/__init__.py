@@ -2,10 +2,12 @@
 
 Example:
     >>> import contextzip
-    >>> text = "The quarterly report, which was finally published on Monday, shows revenue of $4.2M."
-    >>> result = contextzip.compress(text, rate=0.5)
-    >>> result.tokens_after < result.tokens_before
-    True
+    >>> text = ("The quarterly report, which was finally published on Monday after a long delay, "
+    ...         "shows revenue of $4.2M, up from $3.1M a year earlier, driven mostly by the new "
+    ...         "subscription plans that were launched in the spring.")
+    >>> result = contextzip.compress(text, rate=0.5)  # the shipped token classifier
+    >>> result.compressor, result.tokens_after < result.tokens_before
+    ('token-classifier', True)
 
 Importing this package is light: no model, no torch; compressors load what they
 need on first use.
@@ -13,11 +15,12 @@ need on first use.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from contextzip.conversation import ConversationPolicy, ConversationResult, compress_conversation
-from contextzip.defaults import DEFAULTS
+from contextzip.defaults import text_method
 from contextzip.errors import (
     ConfigurationError,
     ContextZipError,
@@ -70,7 +73,7 @@ def compress(
     rate: float | None = None,
     target_tokens: int | None = None,
     query: str | None = None,
-    method: str | Compressor = DEFAULTS["compress"].method,
+    method: str | Compressor | None = None,
     **options: Any,
 ) -> CompressionResult:
     """Compress a text, a segment, or a list of them to a budget.
@@ -81,7 +84,8 @@ def compress(
         target_tokens: Tokens to keep, counted in the target LLM's tokenizer.
         query: The question or task; query-aware compressors keep what it needs.
         method: A registered compressor name (see :func:`available_compressors`) or a
-            compressor instance.
+            compressor instance. Default: the shipped token classifier, or ``selfinfo``
+            (with a warning) where the ``ml`` extra is not installed.
         **options: Passed to the compressor's constructor when ``method`` is a name.
 
     Returns:
@@ -97,6 +101,10 @@ def compress(
         ['First document about cats.', 'Second']
     """
     budget = Budget(rate=rate, target_tokens=target_tokens)
+    if method is None:
+        method, note = text_method("compress")
+        if note:
+            warnings.warn(f"contextzip.compress: {note}", stacklevel=2)
     if isinstance(method, str):
         try:
             compressor = get_compressor(method, **options)

@@ -1,9 +1,10 @@
 """What every entry point compresses with when it is not told: one table.
 
-Each entry point has the default that suits what it is handed: a caller of
-:func:`contextzip.compress` sets the budget and gets the model-free method; the command line
-uses the shipped token classifier; retrieved documents go through MIG; conversations, in the
-library, in LangChain and in the proxy, through the agent compressor.
+Each entry point has the default that suits what it is handed: a text, from
+:func:`contextzip.compress` (the caller sets the budget) or the command line, goes through the
+shipped token classifier (unigram self-information where the ``ml`` extra is missing);
+retrieved documents go through MIG; conversations, in the library, in LangChain and in the
+proxy, through the agent compressor.
 
 Example:
     >>> DEFAULTS["documents"]
@@ -14,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.util import find_spec
 
-__all__ = ["DEFAULTS", "Default"]
+__all__ = ["DEFAULTS", "FALLBACK_METHOD", "Default", "text_method"]
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,9 @@ class Default:
 
 
 DEFAULTS: Mapping[str, Default] = {
-    # contextzip.compress(text, rate=...): no model to load
-    "compress": Default("selfinfo", None),
-    # contextzip compress FILE (selfinfo on a core-only install)
+    # contextzip.compress(text, rate=...): the caller sets the budget
+    "compress": Default("token-classifier", None),
+    # contextzip compress FILE
     "cli": Default("token-classifier", 0.5),
     # the LangChain document compressor: retrieved documents for a query
     "documents": Default("mig", 0.3),
@@ -38,3 +40,24 @@ DEFAULTS: Mapping[str, Default] = {
     # contextzip serve: each compressed text of a request's live zone
     "proxy": Default("agent", 0.3),
 }
+
+#: What a text is compressed with where the shipped token classifier cannot run (no ``ml`` extra).
+FALLBACK_METHOD = "selfinfo"
+
+
+def text_method(entry: str) -> tuple[str, str | None]:
+    """The method ``DEFAULTS[entry]`` compresses text with on this install, and a note if it fell back.
+
+    The token classifier needs torch and transformers (the ``ml`` extra); without them the
+    model-free :data:`FALLBACK_METHOD` stands in, and the note says what to install.
+
+    Example:
+        >>> text_method("documents")
+        ('mig', None)
+    """
+    method = DEFAULTS[entry].method
+    if method != "token-classifier" or all(find_spec(module) for module in ("torch", "transformers")):
+        return method, None
+    return FALLBACK_METHOD, (
+        f"using {FALLBACK_METHOD}; the default token classifier needs pip install 'contextzip[ml]'"
+    )

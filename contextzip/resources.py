@@ -270,6 +270,9 @@ DEFAULT_QUERY_TOKEN_CLASSIFIER = "contextzip-minilm-query-v1"
 
 
 def models_dir() -> Path:
-    """Where shipped models live: ``$CONTEXTZIP_MODELS_DIR``, else the checkout's ``models/``."""
+    """Where shipped models live: ``$CONTEXTZIP_MODELS_DIR``, else the package's ``models/``.
+
+    The package's folder is in the wheel (package data) and, in a checkout, ``contextzip/models``.
+    """
     override = os.environ.get("CONTEXTZIP_MODELS_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[1] / "models"
+    return Path(override) if override else Path(__file__).resolve().parent / "models"

@@ -180,3 +180,12 @@ def test_input_is_not_mutated():
     for name in ("selfinfo", "truncate", "random"):
         contextzip.compress(segments, rate=0.3, method=name)
     assert [(s.text, dict(s.meta), s.protected) for s in segments] == snapshot
+
+
+def test_compress_defaults_to_the_shipped_model_and_falls_back_without_ml(monkeypatch):
+    import contextzip.defaults
+
+    assert contextzip.compress(ENGLISH, rate=0.5).compressor == "token-classifier"
+    monkeypatch.setattr(contextzip.defaults, "find_spec", lambda name: None)  # as if torch were missing
+    with pytest.warns(UserWarning, match=r"using selfinfo; .*pip install 'contextzip\[ml\]'"):
+        assert contextzip.compress(ENGLISH, rate=0.5).compressor == "selfinfo"

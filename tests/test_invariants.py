@@ -121,7 +121,7 @@ def test_multi_segment_budget_is_global_and_order_kept():
         "Zygomorphic orchids, Kaliningrad bauxite, 7.21 kPa and Nakagin capsules puzzle Quetzalcoatl. " * 6
     )
     segments = [Segment(plain, id="plain"), Segment(dense, id="dense")]
-    result = contextzip.compress(segments, rate=0.4)
+    result = contextzip.compress(segments, rate=0.4, method="selfinfo")
     assert [r.segment.id for r in result.segments] == ["plain", "dense"]
     plain_share, dense_share = (r.tokens_after / r.tokens_before for r in result.segments)
     assert dense_share > 0.6 and plain_share < 0.2  # one budget, spent where the information is
@@ -129,14 +129,14 @@ def test_multi_segment_budget_is_global_and_order_kept():
 
 
 def test_target_tokens_budget_is_met():
-    result = contextzip.compress(ENGLISH, target_tokens=100)
+    result = contextzip.compress(ENGLISH, target_tokens=100, method="selfinfo")
     assert result.target_tokens == 100
     assert 92 <= result.tokens_after <= 108
 
 
 def test_case_unicode_and_identifiers_survive_verbatim():
     text = "Call `PoolManager.acquire()` on Ünïcödé-Host_01 at https://example.org/a?b=1 — then ÆØÅ."
-    result = contextzip.compress(text, rate=0.6)
+    result = contextzip.compress(text, rate=0.6, method="selfinfo")
     for word in words(result.text):
         assert word in words(text)
 
@@ -209,7 +209,7 @@ def test_grapheme_clusters_are_never_cut(unit):
 
 
 def test_target_tokens_zero_keeps_the_best_unit_and_says_so():
-    result = contextzip.compress("alpha beta gamma delta", target_tokens=0)
+    result = contextzip.compress("alpha beta gamma delta", target_tokens=0, method="selfinfo")
     assert len(words(result.text)) == 1
     assert "smaller than one unit" in result.reason
 

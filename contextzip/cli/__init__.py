@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from contextzip.cli.batch import batch_command
 from contextzip.cli.common import EXIT_FAILURE, EXIT_USAGE, fail
 from contextzip.cli.compress import compress_command, list_methods
 from contextzip.cli.evaluate import compare_command, eval_command
@@ -71,5 +72,6 @@ def _run(args: argparse.Namespace) -> int:
         "compare": compare_command,
         "train": train_command,
         "compress": compress_command,
+        "batch": batch_command,
     }[args.command]
     return command(args)

@@ -9,11 +9,11 @@ import sys
 from typing import TextIO
 
 from contextzip.cli.common import parse_options
-from contextzip.defaults import DEFAULTS
+from contextzip.defaults import DEFAULTS, text_method
 from contextzip.errors import ConfigurationError
 from contextzip.types import CompressionResult
 
-__all__ = ["compress_command", "list_methods"]
+__all__ = ["compress_command", "default_method", "list_methods"]
 
 
 _DROPPED_STYLE = "\x1b[2;9m"  # dim + strike-through
@@ -62,7 +62,7 @@ def compress_command(args: argparse.Namespace) -> int:
         rate=args.rate if args.rate is not None or args.target_tokens is not None else DEFAULTS["cli"].rate,
         target_tokens=args.target_tokens,
         query=args.query,
-        method=args.method or _default_method(),
+        method=args.method or default_method(),
         **options,
     )
     if args.json:
@@ -76,16 +76,12 @@ def compress_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _default_method() -> str:
+def default_method() -> str:
     """The shipped token classifier, or unigram self-information on a light (core-only) install."""
-    import importlib.util
-
-    if all(importlib.util.find_spec(module) for module in ("torch", "transformers")):
-        return DEFAULTS["cli"].method
-    sys.stderr.write(
-        "contextzip: using selfinfo; the default token classifier needs pip install 'contextzip[ml]'\n"
-    )
-    return DEFAULTS["compress"].method
+    method, note = text_method("cli")
+    if note:
+        sys.stderr.write(f"contextzip: {note}\n")
+    return method
 
 
 def _read_input(path: str) -> str:

@@ -18,6 +18,7 @@ _EXTRA_OF_MODULE = {
     **dict.fromkeys(("langchain", "langchain_core"), "langchain"),
     **dict.fromkeys(("langchain_classic", "langchain_community"), "peers"),
     "tree_sitter": "code",
+    "ray": "ray",
     "httpx": "proxy",
 }  # fmt: skip
 

@@ -13,6 +13,29 @@ from contextzip.eval.datasets import CONVERSATION_DATASETS, DATASETS
 __all__ = ["build_parser"]
 
 
+def _add_compressor_arguments(parser: argparse.ArgumentParser) -> None:
+    """The budget, method and options, as ``compress`` and ``batch`` both take them."""
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--rate", type=float, help=f"kept/original tokens, e.g. 0.25 for 4x (default {DEFAULTS['cli'].rate})"
+    )
+    budget.add_argument("--target-tokens", type=int, help="number of tokens to keep")
+    parser.add_argument(
+        "--method",
+        "-m",
+        help="compressor name (see: contextzip methods); default: the shipped token classifier "
+        "(selfinfo where the ml extra is not installed)",
+    )
+    parser.add_argument(
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="compressor option, e.g. -o unit=sentence; values are read as JSON when they parse",
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
@@ -29,26 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compress FILE (or stdin) and print the result; stats go to stderr.",
     )
     compress.add_argument("file", nargs="?", default="-", help="text file to compress; - for stdin")
-    budget = compress.add_mutually_exclusive_group()
-    budget.add_argument(
-        "--rate", type=float, help=f"kept/original tokens, e.g. 0.25 for 4x (default {DEFAULTS['cli'].rate})"
-    )
-    budget.add_argument("--target-tokens", type=int, help="number of tokens to keep")
-    compress.add_argument(
-        "--method",
-        "-m",
-        help="compressor name (see: contextzip methods); default: the shipped token classifier "
-        "(selfinfo where the ml extra is not installed)",
-    )
+    _add_compressor_arguments(compress)
     compress.add_argument("--query", "-q", help="the question or task the context serves")
-    compress.add_argument(
-        "--option",
-        "-o",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="compressor option, e.g. -o unit=sentence; values are read as JSON when they parse",
-    )
     compress.add_argument("--encoding", help="tiktoken encoding budgets are counted in (default o200k_base)")
     output = compress.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the full result as JSON")
@@ -58,6 +63,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the input with dropped text struck out (colour on a terminal or with "
         "FORCE_COLOR; otherwise dropped text is shown as [-...-])",
     )
+
+    batch = commands.add_parser(
+        "batch",
+        help="compress the texts of a JSONL file, record by record (resumable)",
+        description="Compress one field of each record of SOURCE (JSONL) and write each record with "
+        "the compressed text, tokens_before and tokens_after added to TARGET, in order. Run again "
+        "after an interruption: records already in TARGET are kept and skipped.",
+    )
+    batch.add_argument("source", help="input JSONL file, one JSON object per line")
+    batch.add_argument("target", help="output JSONL file (appended to when it exists: resume)")
+    _add_compressor_arguments(batch)
+    batch.add_argument("--text-field", default="text", help="the field to compress (default text)")
+    batch.add_argument("--query-field", help="the field holding each record's question, if any")
+    batch.add_argument(
+        "--output-field", default="compressed", help="where the compressed text goes (default compressed)"
+    )
+    batch.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="local (this process) or ray (Ray Data actors, one model load each; the ray extra)",
+    )  # fmt: skip
+    batch.add_argument("--workers", type=int, default=2, help="Ray actors (default 2)")
+    batch.add_argument("--batch-size", type=int, default=16, help="records per Ray batch (default 16)")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser("methods", help="list the available compressors")
     _add_eval_parser(commands)
@@ -184,7 +212,7 @@ def _add_train_parser(commands: Any) -> None:
     train.add_argument("--limit", type=int, help="--corpus: use only its first N passages; --recipe "
                        "default: label N passages spread over the built-in corpus (4000)")  # fmt: skip
     train.add_argument("--models-dir", help="--recipe default: where the shipped models go "
-                       "(default: the checkout's models/)")  # fmt: skip
+                       "(default: the package's models/, contextzip/models in a checkout)")  # fmt: skip
     train.add_argument("--no-eval", action="store_true", help="--recipe default: skip the evaluation")
     train.add_argument("--eval-limit", type=int, default=500, help="--recipe default: samples per dataset")
     train.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -55,6 +55,20 @@ class ConversationPolicy:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigurationError(f"{name} must be an int >= 0, got {value!r}")
 
+    @classmethod
+    def live_zone(cls, min_tokens: int = 500) -> ConversationPolicy:
+        """A gateway's policy (the proxy's, LiteLLM's): only the texts after the last assistant message.
+
+        The client's history was settled on earlier turns (and its compressions come back from
+        a cache), so what changes is the latest user message's long texts and the tool results
+        since the last assistant turn.
+
+        Example:
+            >>> ConversationPolicy.live_zone(300).live_only
+            True
+        """
+        return cls(keep_latest_user=False, keep_last_turns=0, live_only=True, min_tokens=min_tokens)
+
     def kept_messages(self, segments: Sequence[Segment], turns: Turns) -> set[int]:
         """The messages whose texts are kept whole, whatever their length or kind."""
         kept = {

@@ -6,6 +6,8 @@ Routes:
   compressed by :class:`~contextzip.proxy.policy.CompressionPolicy`, then forwarded; the
   response (streamed or not) is relayed chunk by chunk as it arrives, with the upstream's
   status and headers and ``x-contextzip-*`` headers added;
+* ``POST /v1/compress``: compression alone, answered here (:mod:`contextzip.proxy.compress_api`;
+  its OpenAPI schema at ``/contextzip/openapi.json``);
 * every other path and method: forwarded byte for byte, request and response streamed;
 * ``/healthz``, ``/readyz`` (ready once the models are loaded), ``/metrics`` (Prometheus).
 
@@ -33,24 +35,29 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
 
 from contextzip.conversation import TextMemo
 from contextzip.errors import ConfigurationError
 from contextzip.proxy.bodies import Api
 from contextzip.proxy.cache import MemoryCache, RedisCache
-from contextzip.proxy.metrics import ProxyMetrics, cached_tokens
+from contextzip.proxy.compress_api import (
+    CompressRequest,
+    CompressResponse,
+    compress_request,
+    unchanged_answer,
+)
+from contextzip.proxy.http import HOP_BY_HOP, error_response, first_error, merge_headers, outcome_headers
+from contextzip.proxy.metrics import ProxyMetrics
 from contextzip.proxy.policy import CompressionPolicy, Outcome, parse_control
 from contextzip.proxy.settings import ProxySettings
+from contextzip.proxy.tracing import end_span, start_span
+from contextzip.proxy.usage import upstream_usage
 
 __all__ = ["create_app"]
 
 logger = logging.getLogger("contextzip.proxy")
 
-#: Headers that belong to one connection, not to the request or response they travel with.
-_HOP_BY_HOP = frozenset(
-    ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "transfer-encoding", "upgrade", "host", "content-length"]
-)  # fmt: skip
 _OWN_HEADERS = ("x-contextzip", "x-contextzip-key")
 _ROUTES: dict[str, Api] = {
     "/v1/chat/completions": "openai",
@@ -63,17 +70,6 @@ _USAGE_SCAN_BYTES = 4 * 1024 * 1024
 
 class _BodyTooLarge(Exception):
     pass
-
-
-def error_response(api: Api | None, status: int, message: str, kind: str) -> JSONResponse:
-    """An error in the shape the client's SDK parses: Anthropic's or OpenAI's."""
-    if api == "anthropic":
-        return JSONResponse(
-            {"type": "error", "error": {"type": kind, "message": message}}, status_code=status
-        )
-    return JSONResponse(
-        {"error": {"message": message, "type": kind, "param": None, "code": None}}, status_code=status
-    )
 
 
 class Proxy:
@@ -132,11 +128,51 @@ class Proxy:
             return error_response(api, 400, f"request body is not valid JSON: {exc}", "invalid_request_error")
         if not isinstance(body, dict):
             return error_response(api, 400, "request body must be a JSON object", "invalid_request_error")
-        outcome = await self._compress(api, body, control)
+        span = start_span(api, body.get("model"))
+        outcome = await self._compress(api, body, control, span)
         content = raw if outcome is None or outcome.body is None else json.dumps(outcome.body).encode()
-        return await self._forward(request, api, content, outcome)
+        return await self._forward(request, api, content, outcome, span)
 
-    async def _compress(self, api: Api, body: dict[str, Any], control: Any) -> Outcome | None:
+    async def compress_only(self, request: Request) -> Response:
+        """``POST /v1/compress``: the same policy, cache, keys, limits and metrics; nothing forwarded."""
+        refused = self._check_access(request, None, route="compress")
+        if refused is not None:
+            return refused
+        try:
+            wanted = CompressRequest.model_validate_json(await self._read_body(request))
+        except _BodyTooLarge:
+            limit = self.settings.max_body_bytes
+            return error_response(None, 413, f"request body over {limit} bytes", "request_too_large")
+        except ValidationError as exc:
+            return error_response(None, 400, first_error(exc), "invalid_request_error")
+        started = time.perf_counter()
+        work = asyncio.get_running_loop().run_in_executor(
+            self.executor, compress_request, self.policy, wanted
+        )
+        try:
+            answer = await asyncio.wait_for(work, self.settings.compression_timeout_s)
+        except (ConfigurationError, ValueError) as exc:  # a method or option the request named
+            return error_response(None, 400, str(exc), "invalid_request_error")
+        except TimeoutError:
+            late = f"over {self.settings.compression_timeout_s}s"
+            self.metrics.fail_open("compress", "timeout", late)
+            answer = unchanged_answer(self.policy, wanted, f"compression took {late}")
+        except Exception as exc:
+            self.metrics.fail_open("compress", "error", f"{type(exc).__name__}: {exc}")
+            answer = unchanged_answer(self.policy, wanted, f"compression failed ({type(exc).__name__})")
+        finally:
+            self.metrics.compression_seconds.labels("compress").observe(time.perf_counter() - started)
+        self.metrics.count_tokens("compress", answer.tokens_before, answer.tokens_after)
+        self.metrics.requests.labels("compress", "compressed" if answer.compressed else "unchanged").inc()
+        logger.info(json.dumps({
+            "event": "compress", "status": 200, "kind": wanted.kind, "tokens_before": answer.tokens_before,
+            "tokens_after": answer.tokens_after, "compressed": answer.compressed, "reused": answer.reused,
+            "reason": answer.reason, "ms": round((time.perf_counter() - started) * 1000, 1),
+        }))  # fmt: skip
+        absent = {name for name in ("messages", "input", "texts") if getattr(answer, name) is None}
+        return JSONResponse(answer.model_dump(exclude=absent))
+
+    async def _compress(self, api: Api, body: dict[str, Any], control: Any, span: Any) -> Outcome | None:
         route = api
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
@@ -144,23 +180,17 @@ class Proxy:
             work = loop.run_in_executor(self.executor, self.policy.compress, api, body, control)
             outcome = await asyncio.wait_for(work, self.settings.compression_timeout_s)
         except TimeoutError:
-            self._fail_open(route, "timeout", f"over {self.settings.compression_timeout_s}s")
+            self.metrics.fail_open(route, "timeout", f"over {self.settings.compression_timeout_s}s")
+            span.set_attribute("contextzip.fail_open", "timeout")
             return None
         except Exception as exc:
-            self._fail_open(route, "error", f"{type(exc).__name__}: {exc}")
+            self.metrics.fail_open(route, "error", f"{type(exc).__name__}: {exc}")
+            span.set_attribute("contextzip.fail_open", "error")
             return None
         finally:
             self.metrics.compression_seconds.labels(route).observe(time.perf_counter() - started)
-        self.metrics.tokens_before.labels(route).inc(outcome.tokens_before)
-        self.metrics.tokens_after.labels(route).inc(outcome.tokens_after)
-        self.metrics.tokens_saved.labels(route).inc(outcome.tokens_before - outcome.tokens_after)
+        self.metrics.count_outcome(route, outcome, span)
         return outcome
-
-    def _fail_open(self, route: str, reason: str, detail: str) -> None:
-        self.metrics.fail_opens.labels(route, reason).inc()
-        logger.warning(
-            json.dumps({"event": "fail_open", "route": route, "reason": reason, "detail": detail[:500]})
-        )
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes
@@ -175,7 +205,7 @@ class Proxy:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _check_access(self, request: Request, api: Api | None) -> Response | None:
+    def _check_access(self, request: Request, api: Api | None, route: str | None = None) -> Response | None:
         keys = self.settings.access_keys
         if not keys:
             return None
@@ -187,7 +217,7 @@ class Proxy:
             ).removeprefix("Bearer ")
         if presented and any(hmac.compare_digest(presented, k.get_secret_value()) for k in keys):
             return None
-        self.metrics.requests.labels(api or "passthrough", "unauthorized").inc()
+        self.metrics.requests.labels(route or api or "passthrough", "unauthorized").inc()
         return error_response(api, 401, "missing or invalid contextzip access key", "authentication_error")
 
     # -- upstream ------------------------------------------------------------------------------
@@ -196,7 +226,7 @@ class Proxy:
         headers = {
             name: value
             for name, value in request.headers.items()
-            if name.lower() not in _HOP_BY_HOP and name.lower() not in _OWN_HEADERS
+            if name.lower() not in HOP_BY_HOP and name.lower() not in _OWN_HEADERS
         }
         if api is None and "content-length" in request.headers:  # a streamed upload keeps its length
             headers["content-length"] = request.headers["content-length"]
@@ -222,7 +252,7 @@ class Proxy:
         return f"{base}{request.url.path}" + (f"?{query}" if query else "")
 
     async def _forward(
-        self, request: Request, api: Api | None, content: Any, outcome: Outcome | None
+        self, request: Request, api: Api | None, content: Any, outcome: Outcome | None, span: Any = None
     ) -> Response:
         route = api or "passthrough"
         upstream = self.client.build_request(
@@ -233,28 +263,35 @@ class Proxy:
         try:
             response = await self.client.send(upstream, stream=True)
         except httpx.TimeoutException as exc:
+            end_span(span, 504)
             self.metrics.requests.labels(route, "upstream_timeout").inc()
             return error_response(api, 504, f"upstream timed out ({type(exc).__name__})", "timeout_error")
         except httpx.HTTPError as exc:
+            end_span(span, 502)
             self.metrics.requests.labels(route, "upstream_unreachable").inc()
             return error_response(
                 api, 502, f"upstream unreachable ({type(exc).__name__})", "api_connection_error"
             )
         self.metrics.upstream_seconds.labels(route).observe(time.perf_counter() - started)
-        headers = [(n, v) for n, v in response.headers.multi_items() if n.lower() not in _HOP_BY_HOP]
+        headers = [(n, v) for n, v in response.headers.multi_items() if n.lower() not in HOP_BY_HOP]
         if response.headers.get("content-length") and "content-encoding" not in response.headers:
             headers.append(("content-length", response.headers["content-length"]))
         if outcome is not None:
-            headers += _outcome_headers(outcome)
+            headers += outcome_headers(outcome)
         self.metrics.requests.labels(
             route, "forwarded" if outcome is None or outcome.body is None else "compressed"
         ).inc()
         self._log(request, route, response.status_code, outcome, started)
-        relay = self._relay(response, route, api is not None)
-        return StreamingResponse(relay, status_code=response.status_code, headers=dict(_merge(headers)))
+        relay = self._relay(response, route, outcome, span)
+        return StreamingResponse(
+            relay, status_code=response.status_code, headers=dict(merge_headers(headers))
+        )
 
-    async def _relay(self, response: httpx.Response, route: str, scan: bool) -> AsyncIterator[bytes]:
+    async def _relay(
+        self, response: httpx.Response, route: str, outcome: Outcome | None, span: Any
+    ) -> AsyncIterator[bytes]:
         seen = bytearray()
+        scan = span is not None  # a compressing route: read the upstream's usage on the way
         try:
             async for chunk in response.aiter_raw():
                 if scan and len(seen) < _USAGE_SCAN_BYTES:
@@ -262,9 +299,10 @@ class Proxy:
                 yield chunk
         finally:
             await response.aclose()  # also when the client went away: the upstream request stops
-        cached = cached_tokens(bytes(seen)) if scan else None
-        if cached:
-            self.metrics.upstream_cached_tokens.labels(route).inc(cached)
+            usage = upstream_usage(bytes(seen)) if scan else None
+            if usage is not None:
+                self.metrics.count_usage(route, usage, outcome, span)
+            end_span(span, response.status_code)
 
     def _log(
         self, request: Request, route: str, status: int, outcome: Outcome | None, started: float
@@ -279,28 +317,6 @@ class Proxy:
                 compressed=outcome.compressed, reused=outcome.reused, reason=outcome.reason,
             )  # fmt: skip
         logger.info(json.dumps(record))
-
-
-def _outcome_headers(outcome: Outcome) -> list[tuple[str, str]]:
-    return [
-        ("x-contextzip-tokens-before", str(outcome.tokens_before)),
-        ("x-contextzip-tokens-after", str(outcome.tokens_after)),
-        ("x-contextzip-tokens-saved", str(outcome.tokens_before - outcome.tokens_after)),
-        ("x-contextzip-ratio", f"{outcome.ratio:.3f}"),
-        ("x-contextzip-method", outcome.method),
-    ]
-
-
-def _merge(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Repeated headers joined by commas (set-cookie excepted), as a dict of headers needs."""
-    merged: dict[str, tuple[str, str]] = {}
-    for name, value in headers:
-        low = name.lower()
-        if low in merged and low != "set-cookie":
-            merged[low] = (merged[low][0], f"{merged[low][1]}, {value}")
-        else:
-            merged[low] = (name, value)
-    return list(merged.values())
 
 
 def _endpoint(proxy: Proxy, api: Api) -> Any:
@@ -329,28 +345,51 @@ def create_app(
         proxy.executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
-        title="contextzip proxy", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+        title="contextzip proxy",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/contextzip/openapi.json",  # not /openapi.json: that path may be the upstream's
     )
     app.state.proxy = proxy
 
-    @app.get("/healthz")
+    @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
         if proxy.ready.is_set():
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "loading models"}, status_code=503)
 
-    @app.get("/metrics")
+    @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(proxy.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post(
+        "/v1/compress",
+        response_model=CompressResponse,
+        summary="Compress messages or texts and answer them, without forwarding",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": CompressRequest.model_json_schema()}},
+            }
+        },
+        responses={400: {"description": "a malformed request, in OpenAI's error shape"}},
+    )
+    async def compress(request: Request) -> Response:
+        return await proxy.compress_only(request)
 
     for path, api in _ROUTES.items():
         app.add_api_route(path, _endpoint(proxy, api), methods=["POST"], include_in_schema=False)
 
-    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    @app.api_route(
+        "/{path:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        include_in_schema=False,
+    )
     async def passthrough(request: Request, path: str) -> Response:
         return await proxy.handle(request, None)
 

@@ -7,11 +7,17 @@ the route, the outcome and the method.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-__all__ = ["ProxyMetrics", "cached_tokens"]
+from contextzip.proxy.policy import Outcome
+from contextzip.proxy.usage import UpstreamUsage
+
+__all__ = ["ProxyMetrics"]
+
+logger = logging.getLogger("contextzip.proxy")
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -44,50 +50,44 @@ class ProxyMetrics:
             "contextzip_upstream_seconds", "Time from sending upstream to the response headers", ["route"],
             buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
+        self.upstream_input_tokens = Counter(
+            "contextzip_upstream_input_tokens", "Prompt tokens the upstream reported (its own count)",
+            ["route"], registry=r,
+        )  # fmt: skip
         self.upstream_cached_tokens = Counter(
             "contextzip_upstream_cached_tokens", "Prompt tokens the upstream reported as cache hits",
             ["route"], registry=r,
         )  # fmt: skip
 
+    def count_tokens(self, route: str, before: int, after: int) -> None:
+        self.tokens_before.labels(route).inc(before)
+        self.tokens_after.labels(route).inc(after)
+        self.tokens_saved.labels(route).inc(before - after)
 
-def cached_tokens(body: bytes) -> int | None:
-    """Cached prompt tokens reported in a JSON response or a server-sent event stream.
+    def count_outcome(self, route: str, outcome: Outcome, span: Any) -> None:
+        """A compressed request's token counts, in metrics and on its span."""
+        self.count_tokens(route, outcome.tokens_before, outcome.tokens_after)
+        for key, value in (("tokens_before", outcome.tokens_before), ("tokens_after", outcome.tokens_after),
+                           ("method", outcome.method), ("compressed", outcome.compressed),
+                           ("reused", outcome.reused)):  # fmt: skip
+            span.set_attribute(f"contextzip.{key}", value)
 
-    Reads OpenAI's ``usage.prompt_tokens_details.cached_tokens`` (Chat Completions),
-    ``usage.input_tokens_details.cached_tokens`` (Responses) and Anthropic's
-    ``usage.cache_read_input_tokens``.
+    def fail_open(self, route: str, reason: str, detail: str) -> None:
+        self.fail_opens.labels(route, reason).inc()
+        logger.warning(
+            json.dumps({"event": "fail_open", "route": route, "reason": reason, "detail": detail[:500]})
+        )
 
-    Example:
-        >>> cached_tokens(b'data: {"usage": {"prompt_tokens_details": {"cached_tokens": 64}}}\\n\\n')
-        64
-    """
-    if b"cached_tokens" not in body and b"cache_read_input_tokens" not in body:
-        return None
-    documents = [body] if body.lstrip()[:1] == b"{" else [
-        line[5:] for line in body.splitlines() if line.startswith(b"data:") and b"cache" in line
-    ]  # fmt: skip
-    found = None
-    for document in documents:
-        try:
-            value = _usage_cached(json.loads(document))
-        except ValueError:
-            continue
-        if value is not None:
-            found = value
-    return found
-
-
-def _usage_cached(data: Any) -> int | None:
-    if not isinstance(data, dict):
-        return None
-    for holder in (data, data.get("message"), data.get("response")):
-        usage = holder.get("usage") if isinstance(holder, dict) else None
-        if not isinstance(usage, dict):
-            continue
-        for details in ("prompt_tokens_details", "input_tokens_details"):
-            inner = usage.get(details)
-            if isinstance(inner, dict) and isinstance(inner.get("cached_tokens"), int):
-                return int(inner["cached_tokens"])
-        if isinstance(usage.get("cache_read_input_tokens"), int):
-            return int(usage["cache_read_input_tokens"])
-    return None
+    def count_usage(self, route: str, usage: UpstreamUsage, outcome: Outcome | None, span: Any) -> None:
+        """The upstream's own count beside contextzip's, in metrics, a log line and the span."""
+        if usage.input_tokens is not None:
+            self.upstream_input_tokens.labels(route).inc(usage.input_tokens)
+            span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
+        if usage.cached_tokens:
+            self.upstream_cached_tokens.labels(route).inc(usage.cached_tokens)
+            span.set_attribute("contextzip.upstream.cached_tokens", usage.cached_tokens)
+        logger.info(json.dumps({
+            "event": "upstream_usage", "route": route, "input_tokens": usage.input_tokens,
+            "cached_tokens": usage.cached_tokens,
+            "tokens_after": outcome.tokens_after if outcome is not None else None,
+        }))  # fmt: skip

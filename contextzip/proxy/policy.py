@@ -30,10 +30,16 @@ import json
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from contextzip.conversation import Conversation, ConversationPolicy, TextMemo, compress_conversation
+from contextzip.conversation import (
+    Conversation,
+    ConversationPolicy,
+    ConversationResult,
+    TextMemo,
+    compress_conversation,
+)
 from contextzip.errors import ConfigurationError
 from contextzip.protocol import Compressor, get_compressor
 from contextzip.proxy.bodies import Api, conversation_view
@@ -65,6 +71,8 @@ class Outcome:
         compressed: Texts compressed for this request.
         reused: Texts replaced by their cached compression (re-sent history).
         reason: Why nothing changed, when nothing did.
+        result: What compression did to each text, when it ran.
+        live: The conversation policy it ran under.
     """
 
     body: dict[str, Any] | None
@@ -74,6 +82,8 @@ class Outcome:
     compressed: int = 0
     reused: int = 0
     reason: str | None = None
+    result: ConversationResult | None = field(default=None, repr=False)
+    live: ConversationPolicy | None = field(default=None, repr=False)
 
     @property
     def ratio(self) -> float:
@@ -128,8 +138,19 @@ class CompressionPolicy:
             changes["options"] = {}  # configured options belong to the configured method
         return policy.model_copy(update=changes) if changes else policy
 
-    def compress(self, api: Api, body: Mapping[str, Any], control: Control = Control()) -> Outcome:
-        """Compress the live zone of ``body`` and reuse cached compressions of its history."""
+    def compress(
+        self,
+        api: Api,
+        body: Mapping[str, Any],
+        control: Control = Control(),
+        *,
+        query: str | None = None,
+        budget: Budget | None = None,
+    ) -> Outcome:
+        """Compress the live zone of ``body`` and reuse cached compressions of its history.
+
+        ``query`` steers query-aware methods; ``budget`` replaces the policy's rate.
+        """
         policy = self.policy(api, body, control)
         view = conversation_view(api, body)
         conversation = Conversation.read(view.messages, view.shape, self.counter)
@@ -140,20 +161,23 @@ class CompressionPolicy:
             return Outcome(
                 None, before, before, policy.method, reason="n > 1: every choice must see the same input"
             )
+        live = ConversationPolicy.live_zone(policy.min_tokens)
         result = compress_conversation(
             conversation,
             self._compressor(policy),
-            live_zone(policy.min_tokens),
-            budget=Budget(rate=policy.rate),
+            live,
+            budget=budget or Budget(rate=policy.rate),
+            query=query,
             memo=self.cache,
-            memo_namespace=_namespace(policy),
+            memo_namespace=_namespace(policy, budget, query),
         )
         if not result.texts:
-            return Outcome(
-                None, before, before, policy.method, reason="nothing live and long enough to compress"
-            )
-        body = view.rewrite(result.changes)
-        return Outcome(body, before, result.tokens_after, policy.method, result.compressed, result.reused)
+            reason = "nothing live and long enough to compress"
+            return Outcome(None, before, before, policy.method, reason=reason, result=result, live=live)
+        return Outcome(
+            view.rewrite(result.changes), before, result.tokens_after, policy.method, result.compressed,
+            result.reused, result=result, live=live,
+        )  # fmt: skip
 
     def _compressor(self, policy: Policy) -> Compressor:
         name, options = policy.compressor()  # the rate comes with each request's budget
@@ -164,16 +188,15 @@ class CompressionPolicy:
             return self._compressors[key]
 
 
-def _namespace(policy: Policy) -> str:
-    """Cache keys' prefix: what the same original compresses to differently under."""
-    parts: list[Any] = [policy.method, policy.rate]
+def _namespace(policy: Policy, budget: Budget | None, query: str | None) -> str:
+    """Cache keys' prefix: what the same original compresses to differently under.
+
+    A proxied request has neither ``budget`` nor ``query`` (its texts are reused whatever the
+    conversation asks next, so the upstream sees the same bytes every turn).
+    """
+    parts: list[Any] = [policy.method, policy.rate if budget is None else vars(budget)]
     if policy.options:
         parts.append(policy.options)
+    if query is not None:
+        parts.append({"query": query})
     return json.dumps(parts, sort_keys=True, default=str)
-
-
-def live_zone(min_tokens: int) -> ConversationPolicy:
-    """What the proxy may change: the texts after the last assistant message (see the module docs)."""
-    return ConversationPolicy(
-        keep_latest_user=False, keep_last_turns=0, live_only=True, min_tokens=min_tokens
-    )
