@@ -13,6 +13,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -90,12 +91,43 @@ async def special(body: dict[str, Any], anthropic: bool = False) -> Response | N
     return None
 
 
+def retrieval(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Like a model offered ``contextzip_retrieve``: ask once for the first ``cz:`` marker's original,
+    then answer with the start of what came back. Returns (marker id to ask for, original received)."""
+    names = [(t.get("function") or t).get("name") for t in body.get("tools") or []]
+    if "contextzip_retrieve" not in names:
+        return None, None
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if message.get("role") == "tool" and message.get("tool_call_id") == "call_cz":
+            return None, content
+        if isinstance(content, list):
+            for block in content:
+                if isinstance(block, dict) and block.get("tool_use_id") == "toolu_cz":
+                    return None, str(block.get("content"))
+    marker = re.search(r"cz:[0-9a-f]+", json.dumps(body.get("messages")))
+    return (marker.group(0) if marker else None), None
+
+
 async def chat_completions(request: Request) -> Response:
     body = await record(request)
     early = await special(body)
     if early is not None:
         return early
     words = ["Hello", " from", " upstream"]
+    ask, original = retrieval(body)
+    if original is not None:
+        words.append(f"; retrieved: {original[:30]}")
+    if ask is not None:
+        function = {"name": "contextzip_retrieve", "arguments": json.dumps({"id": ask})}
+        call = {"id": "call_cz", "type": "function", "function": function}
+        message = {"role": "assistant", "content": None, "tool_calls": [call], "refusal": None}
+        choice = {"index": 0, "message": message, "finish_reason": "tool_calls", "logprobs": None}
+        return JSONResponse(
+            {"id": "chatcmpl-0", "object": "chat.completion", "created": 1, "model": body.get("model"),
+             "choices": [choice], "usage": USAGE},
+            headers=HEADERS,
+        )  # fmt: skip
     if body.get("stream"):
         base = {
             "id": "chatcmpl-1",
@@ -139,13 +171,20 @@ async def messages(request: Request) -> Response:
         "cache_read_input_tokens": 80,
         "cache_creation_input_tokens": 0,
     }
+    ask, original = retrieval(body)
+    text = "Hello from upstream" + (f"; retrieved: {original[:30]}" if original is not None else "")
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    if ask is not None:
+        content = [
+            {"type": "tool_use", "id": "toolu_cz", "name": "contextzip_retrieve", "input": {"id": ask}}
+        ]
     message = {
         "id": "msg_1",
         "type": "message",
         "role": "assistant",
         "model": body.get("model"),
-        "content": [{"type": "text", "text": "Hello from upstream"}],
-        "stop_reason": "end_turn",
+        "content": content,
+        "stop_reason": "tool_use" if ask is not None else "end_turn",
         "stop_sequence": None,
         "usage": usage,
     }

@@ -21,7 +21,6 @@ Failures answer in the API's own error shape: a malformed body 400, a body over
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import threading
@@ -47,9 +46,11 @@ from contextzip.proxy.compress_api import (
     compress_request,
     unchanged_answer,
 )
+from contextzip.proxy.edges import BodyTooLarge, Edges
 from contextzip.proxy.http import HOP_BY_HOP, error_response, first_error, merge_headers, outcome_headers
 from contextzip.proxy.metrics import ProxyMetrics
 from contextzip.proxy.policy import CompressionPolicy, Outcome, parse_control
+from contextzip.proxy.retrieve import answer_with_originals, original_key
 from contextzip.proxy.settings import ProxySettings
 from contextzip.proxy.tracing import end_span, start_span
 from contextzip.proxy.usage import upstream_usage
@@ -58,7 +59,6 @@ __all__ = ["create_app"]
 
 logger = logging.getLogger("contextzip.proxy")
 
-_OWN_HEADERS = ("x-contextzip", "x-contextzip-key")
 _ROUTES: dict[str, Api] = {
     "/v1/chat/completions": "openai",
     "/v1/messages": "anthropic",
@@ -68,11 +68,7 @@ _ROUTES: dict[str, Api] = {
 _USAGE_SCAN_BYTES = 4 * 1024 * 1024
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-class Proxy:
+class Proxy(Edges):
     """The app's state: settings, the upstream client, the policy, metrics."""
 
     def __init__(self, settings: ProxySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -106,15 +102,15 @@ class Proxy:
     # -- requests ------------------------------------------------------------------------------
 
     async def handle(self, request: Request, api: Api | None) -> Response:
-        refused = self._check_access(request, api)
+        refused = self.check_access(request, api)
         if refused is not None:
             return refused
         if api is None:
             has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
             return await self._forward(request, None, request.stream() if has_body else b"", None)
         try:
-            raw = await self._read_body(request)
-        except _BodyTooLarge:
+            raw = await self.read_body(request)
+        except BodyTooLarge:
             return error_response(
                 api, 413, f"request body over {self.settings.max_body_bytes} bytes", "request_too_large"
             )
@@ -130,17 +126,19 @@ class Proxy:
             return error_response(api, 400, "request body must be a JSON object", "invalid_request_error")
         span = start_span(api, body.get("model"))
         outcome = await self._compress(api, body, control, span)
+        if outcome is not None and outcome.retrieve and outcome.body is not None:
+            return await self._forward_with_originals(request, api, outcome, span)
         content = raw if outcome is None or outcome.body is None else json.dumps(outcome.body).encode()
         return await self._forward(request, api, content, outcome, span)
 
     async def compress_only(self, request: Request) -> Response:
         """``POST /v1/compress``: the same policy, cache, keys, limits and metrics; nothing forwarded."""
-        refused = self._check_access(request, None, route="compress")
+        refused = self.check_access(request, None, route="compress")
         if refused is not None:
             return refused
         try:
-            wanted = CompressRequest.model_validate_json(await self._read_body(request))
-        except _BodyTooLarge:
+            wanted = CompressRequest.model_validate_json(await self.read_body(request))
+        except BodyTooLarge:
             limit = self.settings.max_body_bytes
             return error_response(None, 413, f"request body over {limit} bytes", "request_too_large")
         except ValidationError as exc:
@@ -192,71 +190,55 @@ class Proxy:
         self.metrics.count_outcome(route, outcome, span)
         return outcome
 
-    async def _read_body(self, request: Request) -> bytes:
-        limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _BodyTooLarge
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _BodyTooLarge
-            chunks.append(chunk)
-        return b"".join(chunks)
+    async def _forward_with_originals(
+        self, request: Request, api: Api, outcome: Outcome, span: Any
+    ) -> Response:
+        """A non-streaming request with the retrieve tool: the model's calls answered here (see retrieve)."""
+        url, headers = self.upstream_url(request, api), self.upstream_headers(request, api)
+        started = time.perf_counter()
 
-    def _check_access(self, request: Request, api: Api | None, route: str | None = None) -> Response | None:
-        keys = self.settings.access_keys
-        if not keys:
-            return None
-        presented = request.headers.get("x-contextzip-key")
-        if presented is None and self.settings.upstream_api_key is not None:
-            # the client's own key header carries the proxy key, as it is replaced upstream anyway
-            presented = request.headers.get("x-api-key") or request.headers.get(
-                "authorization", ""
-            ).removeprefix("Bearer ")
-        if presented and any(hmac.compare_digest(presented, k.get_secret_value()) for k in keys):
-            return None
-        self.metrics.requests.labels(route or api or "passthrough", "unauthorized").inc()
-        return error_response(api, 401, "missing or invalid contextzip access key", "authentication_error")
+        async def send(body: dict[str, Any]) -> tuple[int, dict[str, Any] | None, httpx.Response]:
+            response = await self.client.post(url, headers=headers, content=json.dumps(body).encode())
+            try:
+                data = response.json() if response.status_code == 200 else None
+            except ValueError:
+                data = None
+            return response.status_code, data if isinstance(data, dict) else None, response
 
-    # -- upstream ------------------------------------------------------------------------------
+        def lookup(digest: str) -> str | None:
+            return self.policy.cache.get(original_key(digest))
 
-    def _upstream_headers(self, request: Request, api: Api | None) -> dict[str, str]:
-        headers = {
-            name: value
-            for name, value in request.headers.items()
-            if name.lower() not in HOP_BY_HOP and name.lower() not in _OWN_HEADERS
-        }
-        if api is None and "content-length" in request.headers:  # a streamed upload keeps its length
-            headers["content-length"] = request.headers["content-length"]
-        key = self.settings.upstream_api_key
-        if key is not None:
-            for name in [n for n in headers if n.lower() in ("authorization", "x-api-key")]:
-                del headers[name]
-            if api == "anthropic":
-                headers["x-api-key"] = key.get_secret_value()
-            else:
-                headers["authorization"] = f"Bearer {key.get_secret_value()}"
-        if api is not None:
-            # read usage (cached tokens) from the response; the client still gets plain bytes
-            headers = {n: v for n, v in headers.items() if n.lower() != "accept-encoding"}
-            headers["accept-encoding"] = "identity"
-        return headers
-
-    def _upstream_url(self, request: Request, api: Api | None) -> str:
-        base = self.settings.upstream
-        if api == "anthropic" and self.settings.anthropic_upstream:
-            base = self.settings.anthropic_upstream
-        query = request.url.query
-        return f"{base}{request.url.path}" + (f"?{query}" if query else "")
+        try:
+            response, data, given = await answer_with_originals(
+                api, dict(outcome.body or {}), send, lookup,
+                rounds=self.settings.retrieve_rounds, max_chars=self.settings.retrieve_max_chars,
+            )  # fmt: skip
+        except httpx.TimeoutException as exc:
+            end_span(span, 504)
+            return error_response(api, 504, f"upstream timed out ({type(exc).__name__})", "timeout_error")
+        except httpx.HTTPError as exc:
+            end_span(span, 502)
+            return error_response(
+                api, 502, f"upstream unreachable ({type(exc).__name__})", "api_connection_error"
+            )
+        content = response.content if data is None else json.dumps(data).encode()
+        skip = HOP_BY_HOP | {"content-encoding"}
+        out = [(n, v) for n, v in response.headers.multi_items() if n.lower() not in skip]
+        out += [*outcome_headers(outcome), ("x-contextzip-originals", str(given))]
+        self.metrics.requests.labels(api, "compressed").inc()
+        self._log(request, api, response.status_code, outcome, started)
+        usage = upstream_usage(response.content)
+        if usage is not None:
+            self.metrics.count_usage(api, usage, outcome, span)
+        end_span(span, response.status_code)
+        return Response(content, status_code=response.status_code, headers=dict(merge_headers(out)))
 
     async def _forward(
         self, request: Request, api: Api | None, content: Any, outcome: Outcome | None, span: Any = None
     ) -> Response:
         route = api or "passthrough"
         upstream = self.client.build_request(
-            request.method, self._upstream_url(request, api), headers=self._upstream_headers(request, api),
+            request.method, self.upstream_url(request, api), headers=self.upstream_headers(request, api),
             content=content,
         )  # fmt: skip
         started = time.perf_counter()

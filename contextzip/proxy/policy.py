@@ -16,12 +16,13 @@ Rules, in order:
    upstream sees an identical prefix turn after turn and its prompt cache keeps hitting.
 
 The per-request header ``x-contextzip`` adjusts one request: ``off``, ``rate=0.3``,
-``method=NAME`` (a registered compressor, or a shorthand such as ``lexical``), or several
-joined by commas or semicolons.
+``method=NAME`` (a registered compressor, or a shorthand such as ``lexical``), ``retrieve``
+(``retrieve=off``: the retrieve tool of :mod:`.retrieve`), or several joined by commas or
+semicolons.
 
 Example:
     >>> parse_control("rate=0.2; method=lexical")
-    Control(enabled=None, rate=0.2, method='lexical')
+    Control(enabled=None, rate=0.2, method='lexical', retrieve=None)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from contextzip.conversation import (
 from contextzip.errors import ConfigurationError
 from contextzip.protocol import Compressor, get_compressor
 from contextzip.proxy.bodies import Api, conversation_view
+from contextzip.proxy.retrieve import can_offer, markers, original_key
 from contextzip.proxy.settings import Policy, ProxySettings, check_method
 from contextzip.tokens import TokenCounter
 from contextzip.types import Budget
@@ -57,6 +59,7 @@ class Control:
     enabled: bool | None = None
     rate: float | None = None
     method: str | None = None
+    retrieve: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class Outcome:
         reason: Why nothing changed, when nothing did.
         result: What compression did to each text, when it ran.
         live: The conversation policy it ran under.
+        retrieve: Offer the model the retrieve tool: the forwarded texts carry markers whose
+            originals are kept, and the request may have the tool (see :mod:`.retrieve`).
     """
 
     body: dict[str, Any] | None
@@ -84,6 +89,7 @@ class Outcome:
     reason: str | None = None
     result: ConversationResult | None = field(default=None, repr=False)
     live: ConversationPolicy | None = field(default=None, repr=False)
+    retrieve: bool = False
 
     @property
     def ratio(self) -> float:
@@ -109,13 +115,17 @@ def parse_control(header: str | None) -> Control:
             if not 0 < rate < 1:
                 raise ConfigurationError(f"x-contextzip: rate must be a number in (0, 1), got {value!r}")
             values["rate"] = rate
+        elif name == "retrieve" and value in ("", "on", "off"):
+            values["retrieve"] = value != "off"
         elif name == "method":
             try:
                 values["method"] = check_method(value)
             except ValueError as exc:
                 raise ConfigurationError(f"x-contextzip: {exc}") from None
         else:
-            raise ConfigurationError(f"x-contextzip: expected off, on, rate=R or method=M, got {item!r}")
+            raise ConfigurationError(
+                f"x-contextzip: expected off, on, rate=R, method=M or retrieve[=on|off], got {item!r}"
+            )
     return Control(**values)
 
 
@@ -162,9 +172,10 @@ class CompressionPolicy:
                 None, before, before, policy.method, reason="n > 1: every choice must see the same input"
             )
         live = ConversationPolicy.live_zone(policy.min_tokens)
+        compressor = self._compressor(policy)
         result = compress_conversation(
             conversation,
-            self._compressor(policy),
+            compressor,
             live,
             budget=budget or Budget(rate=policy.rate),
             query=query,
@@ -174,10 +185,23 @@ class CompressionPolicy:
         if not result.texts:
             reason = "nothing live and long enough to compress"
             return Outcome(None, before, before, policy.method, reason=reason, result=result, live=live)
+        forwarded = view.rewrite(result.changes)
+        offer = policy.retrieve and can_offer(api, forwarded) and self._keep_originals(result, compressor)
         return Outcome(
-            view.rewrite(result.changes), before, result.tokens_after, policy.method, result.compressed,
-            result.reused, result=result, live=live,
+            forwarded, before, result.tokens_after, policy.method, result.compressed, result.reused,
+            result=result, live=live, retrieve=offer,
         )  # fmt: skip
+
+    def _keep_originals(self, result: ConversationResult, compressor: Compressor) -> bool:
+        """Keep the original behind each marker in the new texts; whether any is kept (new or earlier)."""
+        kept = False
+        for digest in markers(list(result.texts.values())):
+            key = original_key(digest)
+            original = compressor.retrieve(digest) if hasattr(compressor, "retrieve") else None
+            if original is not None:
+                self.cache.set(key, original)
+            kept = kept or original is not None or self.cache.get(key) is not None
+        return kept
 
     def _compressor(self, policy: Policy) -> Compressor:
         name, options = policy.compressor()  # the rate comes with each request's budget

@@ -85,6 +85,7 @@ class Policy(BaseModel):
     method: str = _DEFAULT.method
     options: dict[str, Any] = Field(default_factory=dict, description="options for the method's compressor")
     min_tokens: int = Field(default=500, ge=0, description="texts shorter than this pass untouched")
+    retrieve: bool = Field(default=False, description="keep originals; let the model ask for them")
 
     @field_validator("method")
     @classmethod
@@ -137,6 +138,9 @@ class ProxySettings(BaseSettings):
     method: str = _DEFAULT.method
     options: dict[str, Any] = Field(default_factory=dict, description="options for the method's compressor")
     min_tokens: int = Field(default=500, ge=0)
+    retrieve: bool = Field(default=False, description="keep originals; answer the model's retrieve calls")
+    retrieve_rounds: int = Field(default=3, ge=1, le=10, description="retrieve calls answered per request")
+    retrieve_max_chars: int = Field(default=200_000, gt=0, description="an original handed back, at most")
     routes: dict[str, dict[str, Any]] = Field(default_factory=dict, description="route -> policy overrides")
     models: dict[str, dict[str, Any]] = Field(default_factory=dict, description="glob -> policy overrides")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
@@ -166,7 +170,7 @@ class ProxySettings(BaseSettings):
         """The policy for ``model`` on ``route``: defaults, the route's, then each matching model glob."""
         values: dict[str, Any] = {
             "enabled": self.enabled, "rate": self.rate, "method": self.method, "options": self.options,
-            "min_tokens": self.min_tokens,
+            "min_tokens": self.min_tokens, "retrieve": self.retrieve,
         }  # fmt: skip
         overrides = [self.routes.get(route or "", {})]
         if model is not None:
