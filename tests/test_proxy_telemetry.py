@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +36,17 @@ def proxy() -> Iterator[str]:
     with fake_upstream() as upstream:
         with running_proxy(ProxySettings(upstream=upstream, min_tokens=200, method="lexical")) as (url, _):
             yield url
+
+
+def finished(spans: InMemorySpanExporter) -> list[Any]:
+    return [s for s in spans.get_finished_spans() if s.name == "contextzip.proxy openai"]
+
+
+def wait_for_span(spans: InMemorySpanExporter) -> None:
+    """The span ends, and the usage is read, once the last byte has gone to the client: wait for it."""
+    deadline = time.monotonic() + 30
+    while not finished(spans) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize(
@@ -70,6 +82,7 @@ def test_the_upstreams_count_is_reported_beside_contextzips(
             model="gpt-4o-mini", messages=rag_messages()
         )
         raw.parse()
+        wait_for_span(spans)
     after = int(raw.headers["x-contextzip-tokens-after"])
     usage_lines = [json.loads(r.getMessage()) for r in caplog.records if '"upstream_usage"' in r.getMessage()]
     assert usage_lines[-1] == {
@@ -78,7 +91,7 @@ def test_the_upstreams_count_is_reported_beside_contextzips(
     }  # fmt: skip
     metrics = httpx.get(f"{proxy}/metrics").text
     assert 'contextzip_upstream_input_tokens_total{route="openai"} 100.0' in metrics
-    (span,) = [s for s in spans.get_finished_spans() if s.name == "contextzip.proxy openai"]
+    (span,) = finished(spans)
     attributes = dict(span.attributes or {})
     assert (
         attributes["gen_ai.provider.name"] == "openai" and attributes["gen_ai.request.model"] == "gpt-4o-mini"
@@ -102,6 +115,7 @@ def test_a_failed_compression_is_on_the_span(spans: InMemorySpanExporter) -> Non
             response = httpx.post(
                 f"{url}/v1/chat/completions", json={"model": "m", "messages": rag_messages()}
             )
+            wait_for_span(spans)
     assert response.status_code == 200  # forwarded uncompressed
-    (span,) = [s for s in spans.get_finished_spans() if s.name == "contextzip.proxy openai"]
+    (span,) = finished(spans)
     assert (span.attributes or {})["contextzip.fail_open"] == "error"

@@ -18,6 +18,7 @@ import hashlib
 import importlib.metadata
 import json
 import re
+import sysconfig
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -33,9 +34,14 @@ _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
 def _distributions() -> list[tuple[str, str, Any]]:
-    """``(name, version, metadata)`` of each installed distribution once, by name."""
+    """``(name, version, metadata)`` of each distribution installed in the environment, once, by name.
+
+    Read from the environment's site-packages only, not from ``sys.path``: what a library
+    adds to it at run time (Ray's vendored packages, say) must not change the samples.
+    """
     found: dict[str, tuple[str, str, Any]] = {}
-    for dist in importlib.metadata.distributions():
+    sites = list(dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib")))
+    for dist in importlib.metadata.distributions(path=sites):
         metadata = dist.metadata  # parsed at each access
         name = metadata["Name"] or ""
         if name and not name.startswith(_DATA_ONLY) and name.replace("-", "_") != _OWN:
