@@ -1,1 +1,1 @@
-"""Adapters to agent frameworks (LangChain); filled by the LangChain integration."""
+"""Adapters to the frameworks and gateways users already run: LangChain, LiteLLM."""
