@@ -28,7 +28,7 @@ from contextzip.memo import LRU
 from contextzip.messages import Shape
 from contextzip.sizing import Sized, size_input
 from contextzip.tokens import DEFAULT_ENCODING, TokenCounter
-from contextzip.types import Budget, CompressionResult, Segment, SegmentResult
+from contextzip.types import Budget, CompressionResult, Segment, SegmentResult, round_tokens
 
 if TYPE_CHECKING:
     from contextzip.protocol import Compressor
@@ -286,7 +286,7 @@ class AgentCompressor:
         *, kind: str | None = None, marker: bool = True,
     ) -> str:  # fmt: skip
         """``text`` cut to ``rate`` of its ``count`` tokens, ending in a marker unless told not to."""
-        budget = max(int(count * rate), 16)
+        budget = max(round_tokens(count * rate), 16)
         config = [self.relevance, self.model, self.prose]
         key = content_hash(json.dumps([text, query, keep, arguments, kind, budget, marker, config]))
         remembered = self._memo.get(key)
