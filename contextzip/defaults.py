@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.util import find_spec
 
-__all__ = ["DEFAULTS", "FALLBACK_METHOD", "Default", "text_method"]
+__all__ = ["DEFAULTS", "FALLBACK_METHOD", "GATEWAY_STATIC_ABOVE", "Default", "text_method"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,11 @@ DEFAULTS: Mapping[str, Default] = {
     # contextzip serve: each compressed text of a request's live zone
     "proxy": Default("agent", 0.3),
 }
+
+#: In a gateway's request path (the proxy, the LiteLLM guardrail), tool-result items scored
+#: together past this many characters (about 1k tokens) are embedded with static token vectors
+#: instead of the transformer, so a new 5k-token JSON result takes milliseconds to score.
+GATEWAY_STATIC_ABOVE = 4000
 
 #: What a text is compressed with where the shipped token classifier cannot run (no ``ml`` extra).
 FALLBACK_METHOD = "selfinfo"

@@ -30,6 +30,7 @@ __all__ = [
     "available_compressors",
     "check_options",
     "compressor_info",
+    "fill_options",
     "get_compressor",
     "register_compressor",
     "takes_option",
@@ -327,3 +328,21 @@ def _register_builtins() -> None:
 
 
 _register_builtins()
+
+
+def fill_options(name: str, options: Mapping[str, Any], **shared: Any) -> dict[str, Any]:
+    """``options`` for the compressor registered as ``name``, plus each of ``shared`` it takes
+    that ``options`` does not set (a gateway's ``min_tokens``, say, where the method has one).
+
+    Example:
+        >>> fill_options("agent", {"rate": 0.5}, min_tokens=300)
+        {'rate': 0.5, 'min_tokens': 300}
+        >>> fill_options("truncate", {}, min_tokens=300)
+        {}
+    """
+    info = compressor_info(name)
+    filled = dict(options)
+    for option, value in shared.items():
+        if takes_option(info, option):
+            filled.setdefault(option, value)
+    return filled

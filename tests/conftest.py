@@ -66,3 +66,12 @@ def fake_llama(tmp_path, monkeypatch):
     model = tmp_path / "tiny.gguf"
     model.write_bytes(b"GGUF")
     return model, package / "server" / "requests.txt"
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    """The fake OpenAI- and Anthropic-compatible API in its own process, one per test module."""
+    from tests.proxy_servers import fake_upstream  # the proxy extra, only where a test asks
+
+    with fake_upstream() as url:
+        yield url

@@ -25,6 +25,11 @@ from starlette.routing import Route
 SEEN: list[dict[str, Any]] = []
 EVENTS: list[str] = []
 CHUNK_DELAY_S = float(os.environ.get("FAKE_UPSTREAM_DELAY_S", "0.2"))
+#: Time before each answer's first byte, as a model takes to start (``bench.proxy``); a request's
+#: ``x-fake-latency-s`` header sets its own.
+LATENCY_S = float(os.environ.get("FAKE_UPSTREAM_LATENCY_S", "0"))
+#: ``0``: requests are not kept for ``/_seen`` (a benchmark's thousands).
+RECORDING = os.environ.get("FAKE_UPSTREAM_RECORD", "1") != "0"
 HEADERS = {"x-request-id": "req_fake_123", "x-ratelimit-remaining-requests": "4999"}
 USAGE = {
     "prompt_tokens": 100,
@@ -43,7 +48,11 @@ async def record(request: Request) -> dict[str, Any]:
         "headers": dict(request.headers),
         "body_b64": base64.b64encode(raw).decode(),
     }
-    SEEN.append(entry)
+    if RECORDING:
+        SEEN.append(entry)
+    latency = float(request.headers.get("x-fake-latency-s", LATENCY_S))
+    if latency:
+        await asyncio.sleep(latency)
     try:
         return json.loads(raw) if raw else {}
     except ValueError:

@@ -21,7 +21,7 @@ import openai
 import pytest
 
 from contextzip.proxy.settings import ProxySettings
-from tests.proxy_servers import ROOT, fake_upstream, free_port, running_proxy
+from tests.proxy_servers import ROOT, free_port, running_proxy
 from tests.test_proxy import QUESTION, REPORT, SYSTEM
 
 LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
@@ -31,12 +31,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not LITELLM.exists(), reason="LiteLLM's environment is not set up (make litellm)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[str]:
-    with fake_upstream() as url:
-        yield url
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from contextzip.proxy.settings import ProxySettings
-from tests.proxy_servers import ROOT, fake_upstream, free_port, running_proxy
+from tests.proxy_servers import ROOT, free_port, running_proxy
 
 REPORT = (ROOT / "examples" / "incident_report.md").read_text(encoding="utf-8")
 SYSTEM = "You are the on-call assistant. Answer from the report; cite times in UTC."
@@ -28,12 +28,6 @@ def tool_output() -> str:
     """A real tool result: the interpreter's build configuration as JSON."""
     config = {k: v for k, v in sorted(sysconfig.get_config_vars().items()) if isinstance(v, str | int)}
     return json.dumps(dict(list(config.items())[:300]), indent=1)
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[str]:
-    with fake_upstream() as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -471,7 +465,7 @@ def test_a_method_is_a_registered_compressor_with_options() -> None:
     settings = ProxySettings(
         method="agent", options={"relevance": "lexical"}, models={"t*": {"method": "truncate"}}
     )
-    agent = ("agent", {"relevance": "lexical", "min_tokens": 500})
+    agent = ("agent", {"relevance": "lexical", "min_tokens": 500, "static_above": 4000})
     assert settings.policy_for("gpt-4o").compressor() == agent
     assert ProxySettings(method="lexical").policy_for(None).compressor() == agent  # the shorthand
     assert settings.policy_for("t1").compressor() == ("truncate", {})  # options go with their method

@@ -12,16 +12,10 @@ import httpx
 import pytest
 
 from contextzip.proxy.settings import ProxySettings
-from tests.proxy_servers import fake_upstream, running_proxy
+from tests.proxy_servers import running_proxy
 from tests.test_proxy import KEY, SYSTEM, openai_client, tool_output
 
 CALL = {"id": "call_1", "type": "function", "function": {"name": "build_config", "arguments": "{}"}}
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[str]:
-    with fake_upstream() as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

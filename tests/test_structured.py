@@ -45,6 +45,25 @@ def test_json_stays_valid_fits_and_keeps_what_is_asked_for() -> None:
     )
 
 
+def test_json_uses_its_budget_at_every_size() -> None:
+    records = [
+        {"id": i, "user": f"user{i}", "note": "x" * (i % 9), "tags": ["a"] * (i % 3)} for i in range(120)
+    ]
+    text = json.dumps({"records": records})
+    relevance = lexical_relevance("which note has user77")
+    largest = max(count_tokens(json.dumps(r)) for r in records)
+    sizes = []
+    for budget in range(60, count_tokens(text) + 40, 97):
+        reduced = reduce_json(text, budget=budget, relevance=relevance)
+        json.loads(reduced)
+        used = count_tokens(reduced)
+        assert used <= budget or budget >= count_tokens(text)
+        # what was dropped was needed: one more record would not have fitted
+        assert budget - used <= largest + 12 or reduced == text
+        sizes.append(used)
+    assert sizes == sorted(sizes)  # a larger budget never keeps less
+
+
 def test_json_keep_strings_survive_and_dropped_members_are_counted() -> None:
     doc = json.dumps(
         {"id": "req-7f3a", "status": "failed", "detail": {"a": 1, "b": 2, "c": 3}, "trace": list(range(40))}

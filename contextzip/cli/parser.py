@@ -242,6 +242,10 @@ def _add_serve_parser(commands: Any) -> None:
         "(agent, no model) or agent-tokens (agent, prose also through the token classifier)",
     )
     serve.add_argument("--min-tokens", type=int, help="texts shorter than this pass untouched (default 500)")
-    serve.add_argument("--redis-url", help="share the compression cache between replicas")
+    serve.add_argument("--redis-url", help="share the compression cache between workers and replicas")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (default 1); each has its own memory cache and "
+        "models unless --redis-url is given"
+    )  # fmt: skip
     serve.add_argument("--config", dest="config_file", help="TOML or JSON settings file")
     serve.add_argument("--log-level", help="debug, info (default), warning or error")

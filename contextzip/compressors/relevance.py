@@ -54,13 +54,19 @@ def lexical_relevance(query: str | None) -> Relevance:
     return score
 
 
-def mixed_relevance(query: Sequence[str], *, model: str | None = None) -> Relevance:
+def mixed_relevance(
+    query: Sequence[str], *, model: str | None = None, static_above: int | None = None
+) -> Relevance:
     """Scores texts by their best embedding similarity to any query text, plus half their share
-    of the query words (:func:`lexical_relevance`, scaled to the best text's)."""
+    of the query words (:func:`lexical_relevance`, scaled to the best text's).
+
+    Texts scored together whose characters add up to more than ``static_above`` are embedded
+    with the model's static token vectors (:mod:`contextzip.static_embeddings`) instead of the
+    transformer: a 5k-token JSON document's 400 members in milliseconds instead of a second.
+    """
     from contextzip.embeddings import get_encoder
 
     lexical = lexical_relevance(" ".join(query))
-    encoder = get_encoder(model)
 
     def score(texts: Sequence[str]) -> np.ndarray:
         import numpy as np
@@ -68,6 +74,8 @@ def mixed_relevance(query: Sequence[str], *, model: str | None = None) -> Releva
         words = lexical(texts)
         top = float(words.max()) if len(words) else 0.0
         words = words / top if top > 0 else words
+        static = static_above is not None and sum(map(len, texts)) > static_above
+        encoder = get_encoder(model, backend="static") if static else get_encoder(model)
         similarity = encoder.encode(list(texts)) @ encoder.encode(query).T
         return np.round(similarity.max(axis=1) + 0.5 * words, 6)
 

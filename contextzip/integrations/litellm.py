@@ -33,8 +33,8 @@ from typing import Any
 from litellm.integrations.custom_guardrail import CustomGuardrail
 
 from contextzip.conversation import ConversationPolicy, compress_conversation
-from contextzip.defaults import DEFAULTS
-from contextzip.protocol import Compressor, compressor_info, get_compressor, takes_option
+from contextzip.defaults import DEFAULTS, GATEWAY_STATIC_ABOVE
+from contextzip.protocol import Compressor, fill_options, get_compressor
 from contextzip.types import Budget
 
 __all__ = ["ContextzipGuardrail"]
@@ -115,10 +115,8 @@ class ContextzipGuardrail(CustomGuardrail):
             return self._compressor
 
     def _options(self) -> dict[str, Any]:
-        options = dict(self.options)
-        if takes_option(compressor_info(self.method), "min_tokens"):
-            options.setdefault("min_tokens", self.policy.min_tokens)
-        return options
+        shared = {"min_tokens": self.policy.min_tokens, "static_above": GATEWAY_STATIC_ABOVE}
+        return fill_options(self.method, self.options, **shared)
 
     async def _compress_remotely(self, messages: list[Any], model: Any) -> list[Any] | None:
         import httpx

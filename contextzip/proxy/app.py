@@ -20,25 +20,23 @@ Failures answer in the API's own error shape: a malformed body 400, a body over
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
 from contextzip.conversation import TextMemo
 from contextzip.errors import ConfigurationError
-from contextzip.proxy.bodies import Api
+from contextzip.proxy.bodies import Api, body_problem
 from contextzip.proxy.cache import MemoryCache, RedisCache
 from contextzip.proxy.compress_api import (
     CompressRequest,
@@ -50,7 +48,9 @@ from contextzip.proxy.edges import BodyTooLarge, Edges
 from contextzip.proxy.http import HOP_BY_HOP, error_response, first_error, merge_headers, outcome_headers
 from contextzip.proxy.metrics import ProxyMetrics
 from contextzip.proxy.policy import CompressionPolicy, Outcome, parse_control
+from contextzip.proxy.pool import Busy, CompressionPool
 from contextzip.proxy.retrieve import answer_with_originals, original_key
+from contextzip.proxy.runtime import limit_torch_threads, thread_counts
 from contextzip.proxy.settings import ProxySettings
 from contextzip.proxy.tracing import end_span, start_span
 from contextzip.proxy.usage import upstream_usage
@@ -81,19 +81,25 @@ class Proxy(Edges):
         self.policy = CompressionPolicy(settings, cache)
         self.metrics = ProxyMetrics()
         timeout = httpx.Timeout(settings.upstream_timeout_s, connect=settings.connect_timeout_s)
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=settings.upstream_keepalive)
         self.client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
-        # compression is CPU work: a small pool, so a burst queues instead of thrashing
-        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="contextzip")
+        # compression is CPU work: a pool the size of this worker's cores, so a burst queues
+        # instead of thrashing; torch gets the same share
+        threads, self.torch_threads = thread_counts(settings)
+        self.pool = CompressionPool(threads, settings.compression_queue, settings.compression_timeout_s)
+        # a token is at least a byte: a body shorter than every min_tokens holds nothing to compress
+        self.smallest_text = settings.smallest_min_tokens()
         self.ready = threading.Event()
 
     def warm_up(self) -> None:
         """Load the models a first request would, so /readyz answers only when they are in memory."""
         try:
+            limit_torch_threads(self.torch_threads)
             prose = " ".join(f"Sentence {i} of a warm-up document about caches." for i in range(80))
-            body = {"messages": [{"role": "user", "content": f"Warm up.\n\n{prose}\n\nWhat is this?"}]}
-            if self.settings.enabled:
-                self.policy.compress("openai", body)
+            records = json.dumps([{"id": i, "name": f"cache {i}", "hits": i * 7} for i in range(200)])
+            if self.settings.enabled:  # prose, and JSON with a question (relevance: static vectors)
+                for text in (f"Warm up.\n\n{prose}\n\nWhat is this?", f"Which cache hits most?\n\n{records}"):
+                    self.policy.compress("openai", {"messages": [{"role": "user", "content": text}]})
         except Exception as exc:  # not ready is better than not serving: requests fail open
             logger.warning("warm-up failed: %s: %s", type(exc).__name__, exc)
         finally:
@@ -122,10 +128,13 @@ class Proxy(Edges):
             body = json.loads(raw)
         except ValueError as exc:
             return error_response(api, 400, f"request body is not valid JSON: {exc}", "invalid_request_error")
-        if not isinstance(body, dict):
-            return error_response(api, 400, "request body must be a JSON object", "invalid_request_error")
+        problem = (
+            "request body must be a JSON object" if not isinstance(body, dict) else body_problem(api, body)
+        )
+        if problem is not None:
+            return error_response(api, 400, problem, "invalid_request_error")
         span = start_span(api, body.get("model"))
-        outcome = await self._compress(api, body, control, span)
+        outcome = await self._compress(api, body, control, span, small=len(raw) < self.smallest_text)
         if outcome is not None and outcome.retrieve and outcome.body is not None:
             return await self._forward_with_originals(request, api, outcome, span)
         content = raw if outcome is None or outcome.body is None else json.dumps(outcome.body).encode()
@@ -144,20 +153,13 @@ class Proxy(Edges):
         except ValidationError as exc:
             return error_response(None, 400, first_error(exc), "invalid_request_error")
         started = time.perf_counter()
-        work = asyncio.get_running_loop().run_in_executor(
-            self.executor, compress_request, self.policy, wanted
-        )
         try:
-            answer = await asyncio.wait_for(work, self.settings.compression_timeout_s)
+            answer = await self.pool.run(compress_request, self.policy, wanted)
         except (ConfigurationError, ValueError) as exc:  # a method or option the request named
             return error_response(None, 400, str(exc), "invalid_request_error")
-        except TimeoutError:
-            late = f"over {self.settings.compression_timeout_s}s"
-            self.metrics.fail_open("compress", "timeout", late)
-            answer = unchanged_answer(self.policy, wanted, f"compression took {late}")
         except Exception as exc:
-            self.metrics.fail_open("compress", "error", f"{type(exc).__name__}: {exc}")
-            answer = unchanged_answer(self.policy, wanted, f"compression failed ({type(exc).__name__})")
+            reason, detail = self._fail_open("compress", exc)
+            answer = unchanged_answer(self.policy, wanted, f"compression failed: {reason} ({detail})")
         finally:
             self.metrics.compression_seconds.labels("compress").observe(time.perf_counter() - started)
         self.metrics.count_tokens("compress", answer.tokens_before, answer.tokens_after)
@@ -170,20 +172,22 @@ class Proxy(Edges):
         absent = {name for name in ("messages", "input", "texts") if getattr(answer, name) is None}
         return JSONResponse(answer.model_dump(exclude=absent))
 
-    async def _compress(self, api: Api, body: dict[str, Any], control: Any, span: Any) -> Outcome | None:
+    async def _compress(
+        self, api: Api, body: dict[str, Any], control: Any, span: Any, *, small: bool = False
+    ) -> Outcome | None:
+        """The policy's outcome, or ``None`` to forward the original (fail-open).
+
+        A ``small`` body (fewer bytes than any policy's ``min_tokens``: no text in it can be
+        compressed) is read here, without the hop to the compression pool."""
         route = api
         started = time.perf_counter()
-        loop = asyncio.get_running_loop()
         try:
-            work = loop.run_in_executor(self.executor, self.policy.compress, api, body, control)
-            outcome = await asyncio.wait_for(work, self.settings.compression_timeout_s)
-        except TimeoutError:
-            self.metrics.fail_open(route, "timeout", f"over {self.settings.compression_timeout_s}s")
-            span.set_attribute("contextzip.fail_open", "timeout")
-            return None
+            if small:
+                outcome = self.policy.compress(api, body, control)
+            else:
+                outcome = await self.pool.run(self.policy.compress, api, body, control)
         except Exception as exc:
-            self.metrics.fail_open(route, "error", f"{type(exc).__name__}: {exc}")
-            span.set_attribute("contextzip.fail_open", "error")
+            span.set_attribute("contextzip.fail_open", self._fail_open(route, exc)[0])
             return None
         finally:
             self.metrics.compression_seconds.labels(route).observe(time.perf_counter() - started)
@@ -213,14 +217,8 @@ class Proxy(Edges):
                 api, dict(outcome.body or {}), send, lookup,
                 rounds=self.settings.retrieve_rounds, max_chars=self.settings.retrieve_max_chars,
             )  # fmt: skip
-        except httpx.TimeoutException as exc:
-            end_span(span, 504)
-            return error_response(api, 504, f"upstream timed out ({type(exc).__name__})", "timeout_error")
         except httpx.HTTPError as exc:
-            end_span(span, 502)
-            return error_response(
-                api, 502, f"upstream unreachable ({type(exc).__name__})", "api_connection_error"
-            )
+            return self._upstream_failed(api, api, exc, span)
         content = response.content if data is None else json.dumps(data).encode()
         skip = HOP_BY_HOP | {"content-encoding"}
         out = [(n, v) for n, v in response.headers.multi_items() if n.lower() not in skip]
@@ -244,17 +242,10 @@ class Proxy(Edges):
         started = time.perf_counter()
         try:
             response = await self.client.send(upstream, stream=True)
-        except httpx.TimeoutException as exc:
-            end_span(span, 504)
-            self.metrics.requests.labels(route, "upstream_timeout").inc()
-            return error_response(api, 504, f"upstream timed out ({type(exc).__name__})", "timeout_error")
         except httpx.HTTPError as exc:
-            end_span(span, 502)
-            self.metrics.requests.labels(route, "upstream_unreachable").inc()
-            return error_response(
-                api, 502, f"upstream unreachable ({type(exc).__name__})", "api_connection_error"
-            )
+            return self._upstream_failed(api, route, exc, span)
         self.metrics.upstream_seconds.labels(route).observe(time.perf_counter() - started)
+        self.metrics.upstream_status.labels(route, f"{response.status_code // 100}xx").inc()
         headers = [(n, v) for n, v in response.headers.multi_items() if n.lower() not in HOP_BY_HOP]
         if response.headers.get("content-length") and "content-encoding" not in response.headers:
             headers.append(("content-length", response.headers["content-length"]))
@@ -279,12 +270,38 @@ class Proxy(Edges):
                 if scan and len(seen) < _USAGE_SCAN_BYTES:
                     seen += chunk
                 yield chunk
+        except httpx.HTTPError as exc:  # the upstream broke off: so does the client's response
+            self.metrics.requests.labels(route, "upstream_broken").inc()
+            logger.warning(
+                json.dumps({"event": "upstream_broken", "route": route, "error": type(exc).__name__})
+            )
+            raise
         finally:
             await response.aclose()  # also when the client went away: the upstream request stops
             usage = upstream_usage(bytes(seen)) if scan else None
             if usage is not None:
                 self.metrics.count_usage(route, usage, outcome, span)
             end_span(span, response.status_code)
+
+    def _fail_open(self, route: str, exc: Exception) -> tuple[str, str]:
+        """Why compression gave up (``busy``, ``timeout`` or ``error``) and the detail; counted and logged."""
+        if isinstance(exc, Busy | TimeoutError):
+            reason = "busy" if isinstance(exc, Busy) else "timeout"
+            detail = str(exc) if reason == "busy" else f"over {self.settings.compression_timeout_s}s"
+        else:
+            reason, detail = "error", f"{type(exc).__name__}: {exc}"
+        self.metrics.fail_open(route, reason, detail)
+        return reason, detail
+
+    def _upstream_failed(self, api: Api | None, route: str, exc: httpx.HTTPError, span: Any) -> Response:
+        """No response from the upstream: 504 after a timeout, else 502, in the API's error shape."""
+        timeout = isinstance(exc, httpx.TimeoutException)
+        end_span(span, 504 if timeout else 502)
+        self.metrics.requests.labels(route, "upstream_timeout" if timeout else "upstream_unreachable").inc()
+        if timeout:
+            return error_response(api, 504, f"upstream timed out ({type(exc).__name__})", "timeout_error")
+        message = f"upstream unreachable ({type(exc).__name__})"
+        return error_response(api, 502, message, "api_connection_error")
 
     def _log(
         self, request: Request, route: str, status: int, outcome: Outcome | None, started: float
@@ -324,7 +341,7 @@ def create_app(
         threading.Thread(target=proxy.warm_up, name="contextzip-warm-up", daemon=True).start()
         yield
         await proxy.client.aclose()
-        proxy.executor.shutdown(wait=False, cancel_futures=True)
+        proxy.pool.shutdown()
 
     app = FastAPI(
         title="contextzip proxy",
@@ -347,7 +364,7 @@ def create_app(
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(proxy.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(proxy.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.post(
         "/v1/compress",

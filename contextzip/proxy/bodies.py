@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from contextzip.messages import Path, Shape, replace_parts
 
-__all__ = ["Api", "ConversationView", "conversation_view"]
+__all__ = ["Api", "ConversationView", "body_problem", "conversation_view"]
 
 Api = Literal["openai", "anthropic", "responses"]
 
@@ -109,3 +109,70 @@ def _view_item(item: Any) -> tuple[dict[str, Any], dict[str, str]] | None:
         message = {"role": "tool", "tool_call_id": str(item.get("call_id", "")), "content": item["output"]}
         return message, {"content": "output"}
     return None
+
+
+def body_problem(api: Api, body: Mapping[str, Any]) -> str | None:
+    """What makes ``body`` unreadable as a request of ``api``, or ``None`` when it can be read.
+
+    Only the structure the conversation is read from is checked (what the API itself would
+    refuse): arrays where arrays belong, objects inside them, strings for roles. Values the
+    API may accept and contextzip does not read (unknown fields, tool arguments) are not.
+
+    Example:
+        >>> body_problem("openai", {"messages": [{"role": "user", "content": 5}]})
+        'messages[0].content must be a string, an array of content parts or null'
+        >>> body_problem("openai", {"messages": [{"role": "user", "content": "hi"}]}) is None
+        True
+    """
+    if api == "responses":
+        return _input_problem(body.get("input"))
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return "messages must be an array of messages"
+    system = body.get("system")
+    if api == "anthropic" and not _text_or_objects(system):
+        return "system must be a string or an array of text blocks"
+    return next((p for i, m in enumerate(messages) if (p := _message_problem(i, m)) is not None), None)
+
+
+def _input_problem(items: Any) -> str | None:
+    """What is wrong with a Responses ``input``, if anything."""
+    if items is None or isinstance(items, str):
+        return None
+    if not isinstance(items, list):
+        return "input must be a string or an array of items"
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            return f"input[{i}] must be an object"
+        for name in ("content", "output"):
+            if not _text_or_objects(item.get(name)):
+                return f"input[{i}].{name} must be a string or an array of objects"
+    return None
+
+
+def _message_problem(i: int, message: Any) -> str | None:
+    """What is wrong with the chat message at ``messages[i]``, if anything."""
+    if not isinstance(message, Mapping):
+        return f"messages[{i}] must be an object"
+    if not isinstance(message.get("role"), str):
+        return f"messages[{i}].role must be a string"
+    content = message.get("content")
+    if not _text_or_objects(content):
+        return f"messages[{i}].content must be a string, an array of content parts or null"
+    for j, block in enumerate(content if isinstance(content, list) else []):
+        if not _text_or_objects(block.get("content")):
+            return f"messages[{i}].content[{j}].content must be a string or an array of blocks"
+    calls = message.get("tool_calls")
+    if calls is not None and not (_objects(calls) and all(_objects([c.get("function", {})]) for c in calls)):
+        return f"messages[{i}].tool_calls must be an array of tool calls (objects with a function object)"
+    return None
+
+
+def _text_or_objects(value: Any) -> bool:
+    """Whether ``value`` is absent, a string or an array of objects."""
+    return value is None or isinstance(value, str) or _objects(value)
+
+
+def _objects(value: Any) -> bool:
+    """Whether ``value`` is an array of objects."""
+    return isinstance(value, list) and all(isinstance(item, Mapping) for item in value)

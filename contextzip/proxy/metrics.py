@@ -1,16 +1,19 @@
 """Prometheus metrics of the proxy, in a registry of their own (one per app).
 
-Served at ``/metrics``. No label ever holds a key, a body or a header value: labels are
-the route, the outcome and the method.
+Served at ``/metrics``. With several workers (``PROMETHEUS_MULTIPROC_DIR`` set, as
+``contextzip serve --workers N`` does) each process writes its counts to that folder and
+``/metrics`` adds them up, whichever worker answers. No label ever holds a key, a body or
+a header value: labels are the route, the outcome and the method.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from contextzip.proxy.policy import Outcome
 from contextzip.proxy.usage import UpstreamUsage
@@ -50,6 +53,10 @@ class ProxyMetrics:
             "contextzip_upstream_seconds", "Time from sending upstream to the response headers", ["route"],
             buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
+        self.upstream_status = Counter(
+            "contextzip_upstream_responses", "Upstream responses by status class", ["route", "status"],
+            registry=r,
+        )  # fmt: skip
         self.upstream_input_tokens = Counter(
             "contextzip_upstream_input_tokens", "Prompt tokens the upstream reported (its own count)",
             ["route"], registry=r,
@@ -58,6 +65,16 @@ class ProxyMetrics:
             "contextzip_upstream_cached_tokens", "Prompt tokens the upstream reported as cache hits",
             ["route"], registry=r,
         )  # fmt: skip
+
+    def render(self) -> bytes:
+        """The text ``/metrics`` serves: this app's counts, or every worker's in multi-process mode."""
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)
+        return generate_latest(merged)
 
     def count_tokens(self, route: str, before: int, after: int) -> None:
         self.tokens_before.labels(route).inc(before)

@@ -9,16 +9,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
+import os
+import tempfile
+from typing import TYPE_CHECKING, Any
 
 from contextzip.errors import ConfigurationError
+from contextzip.proxy.runtime import log_json
 
-__all__ = ["serve"]
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["serve", "worker_app"]
 
 #: Arguments that override settings of the same name when given.
 _OVERRIDES = (
     "upstream", "anthropic_upstream", "host", "port", "rate", "method", "min_tokens", "redis_url",
-    "config_file", "log_level",
+    "config_file", "log_level", "workers",
 )  # fmt: skip
 
 
@@ -27,7 +33,6 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
     from pydantic import ValidationError
 
-    from contextzip.proxy.app import create_app
     from contextzip.proxy.settings import ProxySettings
 
     given = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name, None) is not None}
@@ -38,20 +43,33 @@ def serve(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"invalid proxy settings: {problems}") from None
     except (FileNotFoundError, ValueError) as exc:
         raise ConfigurationError(str(exc)) from None
-    _log_json(settings.log_level)
+    log_json(settings.log_level)
     startup = {"event": "start", "upstream": settings.upstream, "host": settings.host, "port": settings.port,
-               "rate": settings.rate, "method": settings.method}  # fmt: skip
+               "rate": settings.rate, "method": settings.method, "workers": settings.workers}  # fmt: skip
     logging.getLogger("contextzip.proxy").info(json.dumps(startup))
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                access_log=False)  # fmt: skip
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port, "access_log": False}
+    options["log_level"] = settings.log_level
+    if settings.workers == 1:
+        from contextzip.proxy.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    # the workers are new processes: they read the settings from the environment
+    for name, value in given.items():
+        variable = "CONTEXTZIP_CONFIG" if name == "config_file" else f"CONTEXTZIP_{name.upper()}"
+        os.environ[variable] = str(value)
+    with tempfile.TemporaryDirectory(prefix="contextzip-metrics-") as metrics:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics  # /metrics adds up the workers' counts
+        app = "contextzip.proxy.serve:worker_app"
+        uvicorn.run(app, factory=True, workers=settings.workers, **options)
     return 0
 
 
-def _log_json(level: str) -> None:
-    """The proxy's records are JSON lines on stderr (one per request)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("contextzip.proxy")
-    logger.handlers[:] = [handler]
-    logger.setLevel(level.upper())
-    logger.propagate = False
+def worker_app() -> FastAPI:
+    """One worker's app, its settings read from the environment (uvicorn's ``factory``)."""
+    from contextzip.proxy.app import create_app
+    from contextzip.proxy.settings import ProxySettings
+
+    settings = ProxySettings()
+    log_json(settings.log_level)
+    return create_app(settings)

@@ -36,13 +36,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from contextzip.defaults import DEFAULTS
+from contextzip.defaults import DEFAULTS, GATEWAY_STATIC_ABOVE
 from contextzip.errors import ConfigurationError, UnknownCompressorError
-from contextzip.protocol import check_options, compressor_info, takes_option
+from contextzip.protocol import check_options, compressor_info, fill_options
 
 __all__ = ["ROUTES", "SHORTHANDS", "Policy", "ProxySettings", "check_method"]
 
 _DEFAULT = DEFAULTS["proxy"]
+_STATIC_ABOVE = "tool-result items scored together past this many characters use static vectors (0: never)"
 _RATE: float = _DEFAULT.rate or 1.0  # the proxy's entry has a rate
 
 #: The compressing routes, by the API they speak.
@@ -85,6 +86,7 @@ class Policy(BaseModel):
     method: str = _DEFAULT.method
     options: dict[str, Any] = Field(default_factory=dict, description="options for the method's compressor")
     min_tokens: int = Field(default=500, ge=0, description="texts shorter than this pass untouched")
+    static_above: int = Field(default=GATEWAY_STATIC_ABOVE, ge=0, description=_STATIC_ABOVE)
     retrieve: bool = Field(default=False, description="keep originals; let the model ask for them")
 
     @field_validator("method")
@@ -105,17 +107,16 @@ class Policy(BaseModel):
     def compressor(self) -> tuple[str, dict[str, Any]]:
         """The registry name and constructor options this policy's method stands for.
 
-        The compressor's own length threshold, where it has one, is ``min_tokens``.
+        The compressor's own length threshold and static-vector threshold, where it has them,
+        are ``min_tokens`` and ``static_above``.
 
         Example:
             >>> Policy(method="lexical", min_tokens=300).compressor()
-            ('agent', {'relevance': 'lexical', 'min_tokens': 300})
+            ('agent', {'relevance': 'lexical', 'min_tokens': 300, 'static_above': 4000})
         """
         name, options = SHORTHANDS.get(self.method, (self.method, {}))
-        options = {**options, **self.options}
-        if takes_option(compressor_info(name), "min_tokens"):
-            options.setdefault("min_tokens", self.min_tokens)
-        return name, options
+        shared = {"min_tokens": self.min_tokens, "static_above": self.static_above or None}
+        return name, fill_options(name, {**options, **self.options}, **shared)
 
 
 class ProxySettings(BaseSettings):
@@ -138,6 +139,7 @@ class ProxySettings(BaseSettings):
     method: str = _DEFAULT.method
     options: dict[str, Any] = Field(default_factory=dict, description="options for the method's compressor")
     min_tokens: int = Field(default=500, ge=0)
+    static_above: int = Field(default=GATEWAY_STATIC_ABOVE, ge=0, description=_STATIC_ABOVE)
     retrieve: bool = Field(default=False, description="keep originals; answer the model's retrieve calls")
     retrieve_rounds: int = Field(default=3, ge=1, le=10, description="retrieve calls answered per request")
     retrieve_max_chars: int = Field(default=200_000, gt=0, description="an original handed back, at most")
@@ -145,12 +147,25 @@ class ProxySettings(BaseSettings):
     models: dict[str, dict[str, Any]] = Field(default_factory=dict, description="glob -> policy overrides")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     compression_timeout_s: float = Field(default=5.0, gt=0)
+    compression_queue: int = Field(
+        default=16, ge=0, description="compressions that may wait for a thread; past that, forward at once"
+    )
     upstream_timeout_s: float = Field(default=600.0, gt=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
     cache_size: int = Field(default=4096, ge=0, description="compressed texts kept in memory")
     redis_url: str | None = Field(default=None, description="share the cache between replicas")
     cache_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
     log_level: str = "info"
+    workers: int = Field(default=1, ge=1, description="worker processes (contextzip serve)")
+    compression_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="threads compressing at once, per worker (default: its cores, <= 2)",
+    )
+    torch_threads: int | None = Field(
+        default=None, ge=1, description="torch threads per worker (default: the cores it owns / workers)"
+    )
+    upstream_keepalive: int = Field(default=256, ge=1, description="idle upstream connections kept open")
 
     config_file: Path | None = Field(default=None, exclude=True)
 
@@ -170,7 +185,7 @@ class ProxySettings(BaseSettings):
         """The policy for ``model`` on ``route``: defaults, the route's, then each matching model glob."""
         values: dict[str, Any] = {
             "enabled": self.enabled, "rate": self.rate, "method": self.method, "options": self.options,
-            "min_tokens": self.min_tokens, "retrieve": self.retrieve,
+            "min_tokens": self.min_tokens, "static_above": self.static_above, "retrieve": self.retrieve,
         }  # fmt: skip
         overrides = [self.routes.get(route or "", {})]
         if model is not None:
@@ -180,6 +195,11 @@ class ProxySettings(BaseSettings):
                 values["options"] = {}  # options belong to the method they were given with
             values.update(override)
         return Policy(**values)
+
+    def smallest_min_tokens(self) -> int:
+        """The lowest ``min_tokens`` of any route or model policy: no shorter text is ever compressed."""
+        overrides = [*self.routes.values(), *self.models.values()]
+        return min([self.min_tokens, *(o["min_tokens"] for o in overrides if "min_tokens" in o)])
 
     @classmethod
     def settings_customise_sources(

@@ -61,17 +61,37 @@ def reduce_json(
     is_member = np.array([not isinstance(path[-1], int) for path, _ in items])
     order = np.lexsort((-np.arange(len(items)), scores, is_member))
     order = order[~protected[order]]
+    drops = _drop_sequence([items[i][0] for i in order.tolist()])
+
+    def size(k: int) -> int:
+        return counter.count(_render(data, set(drops[:k]), layout))
+
+    # dropping more never makes the document longer, so the fewest drops that fit are found
+    # by bisection: a handful of renders instead of one per dropped item
+    if not drops or size(0) <= budget:
+        return _render(data, set(), layout)
+    fits, over = len(drops), 0
+    if size(fits) > budget:
+        return _render(data, set(drops), layout)
+    while fits - over > 1:
+        middle = (fits + over) // 2
+        if size(middle) <= budget:
+            fits = middle
+        else:
+            over = middle
+    return _render(data, set(drops[:fits]), layout)
+
+
+def _drop_sequence(paths: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``paths`` in order, less those inside one dropped before and arrays' first items."""
     dropped: set[tuple[Any, ...]] = set()
-    current = _render(data, dropped, layout)
-    for index in order.tolist():
-        if counter.count(current) <= budget:
-            break
-        path = items[index][0]
-        if any(path[: len(d)] == d for d in dropped) or _first_array_item(path):
+    sequence = []
+    for path in paths:
+        if _first_array_item(path) or any(path[:depth] in dropped for depth in range(1, len(path) + 1)):
             continue
         dropped.add(path)
-        current = _render(data, dropped, layout)
-    return current
+        sequence.append(path)
+    return sequence
 
 
 def _collect(value: Any, path: tuple[Any, ...], items: list[tuple[tuple[Any, ...], str]]) -> list[str]:
