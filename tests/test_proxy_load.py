@@ -83,8 +83,8 @@ def run_load(served: Served, clients: int, seconds: float) -> None:
           f"RSS {grown_mb:+.1f} MB, fds {fds} -> {served.process.num_fds()}")  # fmt: skip
     assert completed >= clients and differed == 0
     assert grown_mb < 64  # flat: a leak per stream would be thousands of streams' worth
-    # idle upstream connections stay pooled; a leak would add one per stream
-    assert served.process.num_fds() <= fds + 16
+    # idle connections stay pooled (a few dozen, up and down with the load); a leak adds one per stream
+    assert served.process.num_fds() <= fds + clients // 2 + 16 < fds + completed
 
 
 def test_concurrent_streams_arrive_byte_identical(served: Served) -> None:

@@ -81,7 +81,12 @@ class Proxy(Edges):
         self.policy = CompressionPolicy(settings, cache)
         self.metrics = ProxyMetrics()
         timeout = httpx.Timeout(settings.upstream_timeout_s, connect=settings.connect_timeout_s)
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=settings.upstream_keepalive)
+        # idle connections are dropped before the upstream drops them (uvicorn: 5 s), or a request
+        # sent on one the server is closing fails with no response (a 502 for nothing)
+        limits = httpx.Limits(
+            max_connections=None, max_keepalive_connections=settings.upstream_keepalive,
+            keepalive_expiry=settings.upstream_keepalive_s,
+        )  # fmt: skip
         self.client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
         # compression is CPU work: a pool the size of this worker's cores, so a burst queues
         # instead of thrashing; torch gets the same share

@@ -166,6 +166,11 @@ class ProxySettings(BaseSettings):
         default=None, ge=1, description="torch threads per worker (default: the cores it owns / workers)"
     )
     upstream_keepalive: int = Field(default=256, ge=1, description="idle upstream connections kept open")
+    upstream_keepalive_s: float = Field(
+        default=4.0,
+        gt=0,
+        description="an idle upstream connection is closed after this (under the server's own)",
+    )
 
     config_file: Path | None = Field(default=None, exclude=True)
 
