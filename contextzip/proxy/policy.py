@@ -42,6 +42,7 @@ from contextzip.conversation import (
     compress_conversation,
 )
 from contextzip.errors import ConfigurationError
+from contextzip.memo import LRU
 from contextzip.protocol import Compressor, get_compressor
 from contextzip.proxy.bodies import Api, conversation_view
 from contextzip.proxy.retrieve import can_offer, markers, original_key
@@ -138,11 +139,17 @@ class CompressionPolicy:
         self.counter = TokenCounter()
         self._compressors: dict[str, Compressor] = {}
         self._lock = threading.Lock()
+        # a model's policy is built (and its options checked) once, not on each request
+        self._policies: LRU[tuple[str | None, str], Policy] = LRU(1024)
 
     def policy(self, api: Api, body: Mapping[str, Any], control: Control) -> Policy:
         """The policy for this route and body's model with the request's control applied."""
         model = body.get("model")
-        policy = self.settings.policy_for(model if isinstance(model, str) else None, api)
+        key = (model if isinstance(model, str) else None, api)
+        policy = self._policies.get(key)
+        if policy is None:
+            policy = self.settings.policy_for(*key)
+            self._policies.set(key, policy)
         changes = {k: v for k, v in vars(control).items() if v is not None}
         if changes.get("method", policy.method) != policy.method:
             changes["options"] = {}  # configured options belong to the configured method
@@ -204,10 +211,12 @@ class CompressionPolicy:
         return kept
 
     def _compressor(self, policy: Policy) -> Compressor:
-        name, options = policy.compressor()  # the rate comes with each request's budget
-        key = json.dumps([name, options], sort_keys=True, default=str)
+        # what Policy.compressor() reads, so that it (and its look at signatures) runs once per kind
+        wanted = [policy.method, policy.options, policy.min_tokens, policy.static_above]
+        key = json.dumps(wanted, sort_keys=True, default=str)
         with self._lock:
             if key not in self._compressors:
+                name, options = policy.compressor()  # the rate comes with each request's budget
                 self._compressors[key] = get_compressor(name, **options)
             return self._compressors[key]
 
