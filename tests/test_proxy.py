@@ -291,6 +291,29 @@ def test_other_paths_pass_through_byte_for_byte(proxy: str, upstream: str) -> No
     assert response.status_code == 200 and response.content == payload
     request = seen(upstream)[-1]
     assert request["query"] == "purpose=test" and base64.b64decode(request["body_b64"]) == payload
+    # the request goes on as written: its query not re-quoted, no header added (no content type)
+    query = "q=a%2Fb+c%20d&tilde=%7E&empty="
+    assert httpx.post(f"{proxy}/v1/echo?{query}", content=b"raw").content == b"raw"
+    request = seen(upstream)[-1]
+    assert request["query"] == query and "content-type" not in request["headers"]
+    assert request["headers"]["user-agent"] == f"python-httpx/{httpx.__version__}"
+
+
+def test_the_environments_http_proxy_is_used_unless_no_proxy_names_the_upstream(
+    upstream: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the upstream's name cannot be resolved: only a forward proxy (here the fake upstream, which
+    # routes an absolute-form request by its path) can reach it
+    settings = ProxySettings(upstream="http://api.upstream.invalid")
+    monkeypatch.setenv("HTTP_PROXY", upstream)
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")  # the test's own requests go direct
+    with running_proxy(settings, ready=False) as (url, _):
+        assert httpx.get(f"{url}/v1/models").json()["data"][0]["id"] == "fake-model"
+    assert seen(upstream)[-1]["path"] == "/v1/models"
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,upstream.invalid")
+    with running_proxy(settings, ready=False) as (url, _):
+        unreachable = httpx.get(f"{url}/v1/models")
+    assert unreachable.status_code == 502 and "unreachable" in unreachable.json()["error"]["message"]
 
 
 # -- failures ----------------------------------------------------------------------------------------

@@ -19,14 +19,14 @@ _EXTRA_OF_MODULE = {
     **dict.fromkeys(("langchain_classic", "langchain_community"), "peers"),
     "tree_sitter": "code",
     "ray": "ray",
-    "httpx": "proxy",
+    "aiohttp": "proxy",
 }  # fmt: skip
 
 
 #: What each command imports before it does any work, checked first so that a missing
 #: extra is reported at once (not after an evaluation has run for an hour).
 _COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
-    "serve": ("fastapi", "uvicorn", "httpx", "pydantic_settings", "prometheus_client"),
+    "serve": ("fastapi", "uvicorn", "aiohttp", "pydantic_settings", "prometheus_client"),
     "eval": ("matplotlib", "tqdm"),
     "train": ("torch", "transformers", "onnx", "onnxruntime"),
 }

@@ -20,15 +20,15 @@ Failures answer in the API's own error shape: a malformed body 400, a body over
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -53,7 +53,11 @@ from contextzip.proxy.retrieve import answer_with_originals, original_key
 from contextzip.proxy.runtime import limit_torch_threads, thread_counts
 from contextzip.proxy.settings import ProxySettings
 from contextzip.proxy.tracing import end_span, start_span
+from contextzip.proxy.upstream import Upstream, UpstreamError, UpstreamResponse
 from contextzip.proxy.usage import upstream_usage
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["create_app"]
 
@@ -71,7 +75,7 @@ _USAGE_SCAN_BYTES = 4 * 1024 * 1024
 class Proxy(Edges):
     """The app's state: settings, the upstream client, the policy, metrics."""
 
-    def __init__(self, settings: ProxySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: ProxySettings, connector: aiohttp.BaseConnector | None = None) -> None:
         self.settings = settings
         cache: TextMemo = (
             RedisCache(settings.redis_url, ttl_s=settings.cache_ttl_s)
@@ -80,14 +84,10 @@ class Proxy(Edges):
         )
         self.policy = CompressionPolicy(settings, cache)
         self.metrics = ProxyMetrics()
-        timeout = httpx.Timeout(settings.upstream_timeout_s, connect=settings.connect_timeout_s)
-        # idle connections are dropped before the upstream drops them (uvicorn: 5 s), or a request
-        # sent on one the server is closing fails with no response (a 502 for nothing)
-        limits = httpx.Limits(
-            max_connections=None, max_keepalive_connections=settings.upstream_keepalive,
-            keepalive_expiry=settings.upstream_keepalive_s,
+        self.client = Upstream(
+            timeout_s=settings.upstream_timeout_s, connect_timeout_s=settings.connect_timeout_s,
+            keepalive_s=settings.upstream_keepalive_s, connector=connector,
         )  # fmt: skip
-        self.client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
         # compression is CPU work: a pool the size of this worker's cores, so a burst queues
         # instead of thrashing; torch gets the same share
         threads, self.torch_threads = thread_counts(settings)
@@ -108,6 +108,10 @@ class Proxy(Edges):
         except Exception as exc:  # not ready is better than not serving: requests fail open
             logger.warning("warm-up failed: %s: %s", type(exc).__name__, exc)
         finally:
+            # the models' millions of objects leave the collector's view: a full collection
+            # walked them all, stalling every request in flight for a few hundred ms
+            gc.collect()
+            gc.freeze()
             self.ready.set()
 
     # -- requests ------------------------------------------------------------------------------
@@ -206,87 +210,81 @@ class Proxy(Edges):
         url, headers = self.upstream_url(request, api), self.upstream_headers(request, api)
         started = time.perf_counter()
 
-        async def send(body: dict[str, Any]) -> tuple[int, dict[str, Any] | None, httpx.Response]:
-            response = await self.client.post(url, headers=headers, content=json.dumps(body).encode())
+        async def send(body: dict[str, Any]) -> tuple[int, dict[str, Any] | None, Any]:
+            response, content = await self.client.post(url, headers, json.dumps(body).encode())
             try:
-                data = response.json() if response.status_code == 200 else None
+                data = json.loads(content) if response.status == 200 else None
             except ValueError:
                 data = None
-            return response.status_code, data if isinstance(data, dict) else None, response
+            return response.status, data if isinstance(data, dict) else None, (response, content)
 
         def lookup(digest: str) -> str | None:
             return self.policy.cache.get(original_key(digest))
 
         try:
-            response, data, given = await answer_with_originals(
+            (response, raw), data, given = await answer_with_originals(
                 api, dict(outcome.body or {}), send, lookup,
                 rounds=self.settings.retrieve_rounds, max_chars=self.settings.retrieve_max_chars,
             )  # fmt: skip
-        except httpx.HTTPError as exc:
+        except UpstreamError as exc:
             return self._upstream_failed(api, api, exc, span)
-        content = response.content if data is None else json.dumps(data).encode()
+        content = raw if data is None else json.dumps(data).encode()
         skip = HOP_BY_HOP | {"content-encoding"}
-        out = [(n, v) for n, v in response.headers.multi_items() if n.lower() not in skip]
+        out = [(n, v) for n, v in response.headers if n.lower() not in skip]
         out += [*outcome_headers(outcome), ("x-contextzip-originals", str(given))]
         self.metrics.requests.labels(api, "compressed").inc()
-        self._log(request, api, response.status_code, outcome, started)
-        usage = upstream_usage(response.content)
+        self._log(request, api, response.status, outcome, started)
+        usage = upstream_usage(raw)
         if usage is not None:
             self.metrics.count_usage(api, usage, outcome, span)
-        end_span(span, response.status_code)
-        return Response(content, status_code=response.status_code, headers=dict(merge_headers(out)))
+        end_span(span, response.status)
+        return Response(content, status_code=response.status, headers=dict(merge_headers(out)))
 
     async def _forward(
         self, request: Request, api: Api | None, content: Any, outcome: Outcome | None, span: Any = None
     ) -> Response:
         route = api or "passthrough"
-        upstream = self.client.build_request(
-            request.method, self.upstream_url(request, api), headers=self.upstream_headers(request, api),
-            content=content,
-        )  # fmt: skip
+        url, headers = self.upstream_url(request, api), self.upstream_headers(request, api)
         started = time.perf_counter()
         try:
-            response = await self.client.send(upstream, stream=True)
-        except httpx.HTTPError as exc:
+            response = await self.client.send(request.method, url, headers, content)
+        except UpstreamError as exc:
             return self._upstream_failed(api, route, exc, span)
         self.metrics.upstream_seconds.labels(route).observe(time.perf_counter() - started)
-        self.metrics.upstream_status.labels(route, f"{response.status_code // 100}xx").inc()
-        headers = [(n, v) for n, v in response.headers.multi_items() if n.lower() not in HOP_BY_HOP]
-        if response.headers.get("content-length") and "content-encoding" not in response.headers:
-            headers.append(("content-length", response.headers["content-length"]))
+        self.metrics.upstream_status.labels(route, f"{response.status // 100}xx").inc()
+        out = [(n, v) for n, v in response.headers if n.lower() not in HOP_BY_HOP]
+        length = response.header("content-length")
+        if length and response.header("content-encoding") is None:
+            out.append(("content-length", length))
         if outcome is not None:
-            headers += outcome_headers(outcome)
+            out += outcome_headers(outcome)
         self.metrics.requests.labels(
             route, "forwarded" if outcome is None or outcome.body is None else "compressed"
         ).inc()
-        self._log(request, route, response.status_code, outcome, started)
+        self._log(request, route, response.status, outcome, started)
         relay = self._relay(response, route, outcome, span)
-        return StreamingResponse(
-            relay, status_code=response.status_code, headers=dict(merge_headers(headers))
-        )
+        return StreamingResponse(relay, status_code=response.status, headers=dict(merge_headers(out)))
 
     async def _relay(
-        self, response: httpx.Response, route: str, outcome: Outcome | None, span: Any
+        self, response: UpstreamResponse, route: str, outcome: Outcome | None, span: Any
     ) -> AsyncIterator[bytes]:
         seen = bytearray()
         scan = span is not None  # a compressing route: read the upstream's usage on the way
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.chunks():
                 if scan and len(seen) < _USAGE_SCAN_BYTES:
                     seen += chunk
                 yield chunk
-        except httpx.HTTPError as exc:  # the upstream broke off: so does the client's response
+        except UpstreamError as exc:  # the upstream broke off: so does the client's response
             self.metrics.requests.labels(route, "upstream_broken").inc()
-            logger.warning(
-                json.dumps({"event": "upstream_broken", "route": route, "error": type(exc).__name__})
-            )
+            logger.warning(json.dumps({"event": "upstream_broken", "route": route, "error": exc.kind}))
             raise
         finally:
-            await response.aclose()  # also when the client went away: the upstream request stops
+            response.close()  # also when the client went away: the upstream request stops
             usage = upstream_usage(bytes(seen)) if scan else None
             if usage is not None:
                 self.metrics.count_usage(route, usage, outcome, span)
-            end_span(span, response.status_code)
+            end_span(span, response.status)
 
     def _fail_open(self, route: str, exc: Exception) -> tuple[str, str]:
         """Why compression gave up (``busy``, ``timeout`` or ``error``) and the detail; counted and logged."""
@@ -298,15 +296,14 @@ class Proxy(Edges):
         self.metrics.fail_open(route, reason, detail)
         return reason, detail
 
-    def _upstream_failed(self, api: Api | None, route: str, exc: httpx.HTTPError, span: Any) -> Response:
+    def _upstream_failed(self, api: Api | None, route: str, exc: UpstreamError, span: Any) -> Response:
         """No response from the upstream: 504 after a timeout, else 502, in the API's error shape."""
-        timeout = isinstance(exc, httpx.TimeoutException)
-        end_span(span, 504 if timeout else 502)
-        self.metrics.requests.labels(route, "upstream_timeout" if timeout else "upstream_unreachable").inc()
-        if timeout:
-            return error_response(api, 504, f"upstream timed out ({type(exc).__name__})", "timeout_error")
-        message = f"upstream unreachable ({type(exc).__name__})"
-        return error_response(api, 502, message, "api_connection_error")
+        end_span(span, 504 if exc.timeout else 502)
+        outcome = "upstream_timeout" if exc.timeout else "upstream_unreachable"
+        self.metrics.requests.labels(route, outcome).inc()
+        if exc.timeout:
+            return error_response(api, 504, f"upstream timed out ({exc.kind})", "timeout_error")
+        return error_response(api, 502, f"upstream unreachable ({exc.kind})", "api_connection_error")
 
     def _log(
         self, request: Request, route: str, status: int, outcome: Outcome | None, started: float
@@ -331,15 +328,15 @@ def _endpoint(proxy: Proxy, api: Api) -> Any:
 
 
 def create_app(
-    settings: ProxySettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: ProxySettings | None = None, *, connector: aiohttp.BaseConnector | None = None
 ) -> FastAPI:
     """The proxy as an ASGI app (``uvicorn.run(create_app(...))``).
 
     Args:
         settings: The settings; ``None`` reads them from the environment and config file.
-        transport: An httpx transport for the upstream (tests, custom TLS).
+        connector: An aiohttp connector for the upstream (custom TLS, a Unix socket).
     """
-    proxy = Proxy(settings or ProxySettings(), transport)
+    proxy = Proxy(settings or ProxySettings(), connector)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 
-import httpx
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -12,6 +11,7 @@ from contextzip.proxy.bodies import Api
 from contextzip.proxy.http import HOP_BY_HOP, error_response
 from contextzip.proxy.metrics import ProxyMetrics
 from contextzip.proxy.settings import ProxySettings
+from contextzip.proxy.upstream import Upstream
 
 __all__ = ["BodyTooLarge", "Edges"]
 
@@ -27,7 +27,7 @@ class Edges:
 
     settings: ProxySettings
     metrics: ProxyMetrics
-    client: httpx.AsyncClient
+    client: Upstream
 
     async def read_body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes

@@ -49,6 +49,9 @@ def serve(args: argparse.Namespace) -> int:
     logging.getLogger("contextzip.proxy").info(json.dumps(startup))
     options: dict[str, Any] = {"host": settings.host, "port": settings.port, "access_log": False}
     options["log_level"] = settings.log_level
+    # clients' pools drop idle connections after 5 s (httpx, so the OpenAI and Anthropic SDKs), as
+    # uvicorn does by default: a request sent on a connection the proxy was closing got no answer
+    options["timeout_keep_alive"] = settings.client_keepalive_s
     if settings.workers == 1:
         from contextzip.proxy.app import create_app
 

@@ -165,7 +165,11 @@ class ProxySettings(BaseSettings):
     torch_threads: int | None = Field(
         default=None, ge=1, description="torch threads per worker (default: the cores it owns / workers)"
     )
-    upstream_keepalive: int = Field(default=256, ge=1, description="idle upstream connections kept open")
+    client_keepalive_s: float = Field(
+        default=75.0,
+        gt=0,
+        description="an idle client connection is kept this long (over the clients' own pool timeouts)",
+    )
     upstream_keepalive_s: float = Field(
         default=4.0,
         gt=0,
