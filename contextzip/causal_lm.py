@@ -23,7 +23,10 @@ from contextzip.resources import resolve_causal_lm
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["MEMO_SIZE", "CausalLM", "check_precision"]
+__all__ = ["MEMO_SIZE", "RESTRICTION", "CausalLM", "check_precision"]
+
+#: LongLLMLingua appends this to the question when it ranks documents by question perplexity.
+RESTRICTION = "We can get the answer to this question in the given documents."
 
 logger = logging.getLogger(__name__)
 

@@ -72,6 +72,8 @@ def test_bad_options_say_what_to_change() -> None:
         MIGCompressor(lexical_weight=1.5)
     with pytest.raises(ConfigurationError, match="group_temperature"):
         get_compressor("mig", group_temperature=0)
+    with pytest.raises(ConfigurationError, match=r"lm_weight must be in \[0, 1\]"):
+        MIGCompressor(lm_weight=1.5)
 
 
 def test_near_copies_are_close_but_not_equal_and_seeded() -> None:
@@ -292,3 +294,25 @@ def test_longllmlingua_peer_ranks_the_answering_document_first() -> None:
         segments, query=question, budget=Budget(target_tokens=count_tokens(EIFFEL) + 2)
     )
     assert result.text == EIFFEL
+
+
+@pytest.mark.slow
+def test_lm_weight_hands_the_choice_of_documents_to_the_language_model() -> None:
+    from contextzip.causal_lm import RESTRICTION, CausalLM
+
+    question = "Who wrote the novel Dracula?"
+    answer = "Dracula is an 1897 Gothic horror novel by Irish author Bram Stoker."
+    about = (
+        "The novel Dracula has been adapted into many films about the vampire Count Dracula, "
+        "starting with Nosferatu in 1922."
+    )
+    segments = [Segment(about), Segment(answer)]
+    budget = Budget(target_tokens=max(count_tokens(answer), count_tokens(about)) + 1)  # one of the two
+    surprisal = CausalLM().continuation_surprisal(
+        [f"{about}\n\n", f"{answer}\n\n"], f"{question} {RESTRICTION}"
+    )
+    lm_first = [about, answer][int(surprisal.argmin())]
+    by_embeddings = MIGCompressor().compress(segments, query=question, budget=budget).text
+    by_lm = MIGCompressor(lm_weight=1.0).compress(segments, query=question, budget=budget).text
+    assert by_lm == lm_first  # whole, as the budget holds it
+    assert by_embeddings != by_lm  # the two rankings disagree here: the option changed the choice

@@ -52,9 +52,6 @@ __all__ = [
 
 _RANK_MEMO = 64
 
-#: LongLLMLingua appends this to the question when it ranks documents by question perplexity.
-RESTRICTION = "We can get the answer to this question in the given documents."
-
 
 class DocumentRanker:
     """Keep whole documents in the order :meth:`rank` gives, while they fit the budget.
@@ -210,7 +207,7 @@ class LongLLMLinguaDocuments(DocumentRanker):
     def rank(self, documents: list[str], query: str | None) -> list[int]:
         import numpy as np
 
-        from contextzip.causal_lm import CausalLM
+        from contextzip.causal_lm import RESTRICTION, CausalLM
 
         if self._lm is None:
             self._lm = CausalLM(self.model, precision=self.precision, device=self.device)
