@@ -169,6 +169,13 @@ class CausalLM:
             bits[0] = bits[1:].mean() if len(bits) > 1 else 0.0
         return starts, bits
 
+    def question_surprisal(self, documents: Sequence[str], question: str) -> np.ndarray:
+        """LongLLMLingua's coarse ranking: the mean surprisal of ``question`` and :data:`RESTRICTION`
+        after each document; lower means the document predicts the question better."""
+        return self.continuation_surprisal(
+            [f"{d}\n\n" for d in documents], f"{question} {RESTRICTION}".strip()
+        )
+
     def continuation_surprisal(self, contexts: Sequence[str], continuation: str) -> np.ndarray:
         """Mean surprisal in bits of ``continuation``'s tokens after each of ``contexts``.
 

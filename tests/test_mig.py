@@ -298,7 +298,7 @@ def test_longllmlingua_peer_ranks_the_answering_document_first() -> None:
 
 @pytest.mark.slow
 def test_lm_weight_hands_the_choice_of_documents_to_the_language_model() -> None:
-    from contextzip.causal_lm import RESTRICTION, CausalLM
+    from contextzip.causal_lm import CausalLM
 
     question = "Who wrote the novel Dracula?"
     answer = "Dracula is an 1897 Gothic horror novel by Irish author Bram Stoker."
@@ -308,9 +308,7 @@ def test_lm_weight_hands_the_choice_of_documents_to_the_language_model() -> None
     )
     segments = [Segment(about), Segment(answer)]
     budget = Budget(target_tokens=max(count_tokens(answer), count_tokens(about)) + 1)  # one of the two
-    surprisal = CausalLM().continuation_surprisal(
-        [f"{about}\n\n", f"{answer}\n\n"], f"{question} {RESTRICTION}"
-    )
+    surprisal = CausalLM().question_surprisal([about, answer], question)
     lm_first = [about, answer][int(surprisal.argmin())]
     by_embeddings = MIGCompressor().compress(segments, query=question, budget=budget).text
     by_lm = MIGCompressor(lm_weight=1.0).compress(segments, query=question, budget=budget).text

@@ -45,18 +45,16 @@ documents and repeated calls cost nothing) plus O(n_g^2) similarity work per gro
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from contextzip.compressors.extractive import ExtractiveCompressor
 from contextzip.compressors.mig_math import DECIMALS, allocate_budget, max_similarity, mmr_order
 from contextzip.compressors.relevance import bm25_scores
-from contextzip.compressors.units import UnitTable, fenced_blocks
+from contextzip.compressors.units import UnitTable, section_ends
 from contextzip.embeddings import normalize_rows
 from contextzip.errors import ConfigurationError
 from contextzip.selection import select_units, unit_of_position
-from contextzip.text import paragraph_spans, span_array
 from contextzip.tokens import DEFAULT_ENCODING
 
 if TYPE_CHECKING:
@@ -219,7 +217,7 @@ class MIGCompressor(ExtractiveCompressor):
     ) -> tuple[np.ndarray, np.ndarray]:
         import numpy as np
 
-        texts = [table.texts[s][a:b] for s, (a, b) in _unit_spans(table)]
+        texts = table.unit_texts()
         vectors = self.encoder.encode(texts)
         costs = table.costs
         target = self._target(vectors, costs, query)
@@ -297,20 +295,15 @@ class MIGCompressor(ExtractiveCompressor):
     def _question_likelihood(
         self, texts: list[str], group_of: np.ndarray, groups: int, query: str
     ) -> np.ndarray:
-        """How well each group predicts the question (LongLLMLingua's coarse ranking), in [0, 1].
-
-        The mean surprisal of the question (with LongLLMLingua's restriction) after the group's
-        text, under a small causal LM; rescaled so the best group is 1 and the worst 0.
-        """
+        """How well each group's text predicts the question, best 1 and worst 0 (see ``lm_weight``)."""
         import numpy as np
 
-        from contextzip.causal_lm import RESTRICTION, CausalLM
+        from contextzip.causal_lm import CausalLM
 
         if self._lm is None:
             self._lm = CausalLM(self.lm_model)
-        joined = [" ".join(texts[i] for i in np.flatnonzero(group_of == g)) + "\n\n" for g in range(groups)]
-        asked = f"{query.strip()} {RESTRICTION}"
-        surprisal = np.round(self._lm.continuation_surprisal(joined, asked), DECIMALS)
+        joined = [" ".join(texts[i] for i in np.flatnonzero(group_of == g)) for g in range(groups)]
+        surprisal = np.round(self._lm.question_surprisal(joined, query), DECIMALS)
         spread = float(surprisal.max() - surprisal.min())
         return (surprisal.max() - surprisal) / spread if spread > 0 else np.ones(groups)
 
@@ -370,7 +363,7 @@ class MIGCompressor(ExtractiveCompressor):
             if hi == lo:
                 continue
             if by_paragraph:
-                local = unit_of_position(_group_ends(table.texts[segment]), table.starts[lo:hi])
+                local = unit_of_position(section_ends(table.texts[segment]), table.starts[lo:hi])
                 _, local = np.unique(local, return_inverse=True)  # paragraphs without units vanish
                 ids[lo:hi] = next_id + local
                 next_id += int(local.max()) + 1
@@ -378,29 +371,6 @@ class MIGCompressor(ExtractiveCompressor):
                 ids[lo:hi] = next_id
                 next_id += 1
         return ids
-
-
-_HEADING = re.compile(r"^#{1,6} \S", re.M)
-
-
-def _group_ends(text: str) -> np.ndarray:
-    """Where the groups of one text end: its Markdown sections (a heading and what follows it,
-    outside code fences) when it has two or more headings, else its paragraphs."""
-    import numpy as np
-
-    fences = fenced_blocks(text)
-    starts = [m.start() for m in _HEADING.finditer(text) if not any(a < m.start() < b for a, b in fences)]
-    if len(starts) >= 2:
-        return np.array([*(s for s in starts if s > 0), len(text)], dtype=np.int64)
-    return span_array(paragraph_spans(text))[:, 1]
-
-
-def _unit_spans(table: UnitTable) -> list[tuple[int, tuple[int, int]]]:
-    spans: list[tuple[int, tuple[int, int]]] = []
-    for segment, (lo, hi) in enumerate(table.bounds):
-        pairs = zip(table.starts[lo:hi].tolist(), table.ends[lo:hi].tolist(), strict=True)
-        spans.extend((segment, (a, b)) for a, b in pairs)
-    return spans
 
 
 def mig_pipeline(*, coarse_share: float = 0.7, token_model: str | None = None, **options: Any) -> Pipeline:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from contextzip.errors import ConfigurationError
 from contextzip.selection import overlapping_units, spread_token_costs, unit_of_position
-from contextzip.text import Span, unit_spans
+from contextzip.text import Span, paragraph_spans, unit_spans
 from contextzip.text import span_array as spans_as_array
 from contextzip.tokens import TokenCounter
 from contextzip.types import Segment
@@ -36,6 +36,7 @@ __all__ = [
     "build_unit_table",
     "check_force_tokens",
     "check_unit",
+    "section_ends",
     "fenced_blocks",
     "balance_fences",
     "forced_units",
@@ -132,6 +133,14 @@ class UnitTable:
 
     def __len__(self) -> int:
         return len(self.starts)
+
+    def unit_texts(self) -> list[str]:
+        """The text of each unit, in table order."""
+        return [
+            self.texts[segment][a:b]
+            for segment, (lo, hi) in enumerate(self.bounds)
+            for a, b in zip(self.starts[lo:hi].tolist(), self.ends[lo:hi].tolist(), strict=True)
+        ]
 
     def words(self, segment: int) -> np.ndarray:
         """The ``(n, 2)`` word spans of a segment's text, split once per table."""
@@ -262,6 +271,21 @@ def balance_fences(table: UnitTable, keep: np.ndarray, forced: np.ndarray, score
             else:  # a repair emptied it: the fences go, even where an earlier call forced them
                 forced[local] = False
                 scores[local] = -np.inf
+
+
+_HEADING = re.compile(r"^#{1,6} \S", re.M)
+
+
+def section_ends(text: str) -> np.ndarray:
+    """Where the sections of a text end: its Markdown sections (a heading and what follows it,
+    outside code fences) when it has two or more headings, else its paragraphs."""
+    import numpy as np
+
+    fences = fenced_blocks(text)
+    starts = [m.start() for m in _HEADING.finditer(text) if not any(a < m.start() < b for a, b in fences)]
+    if len(starts) >= 2:
+        return np.array([*(s for s in starts if s > 0), len(text)], dtype=np.int64)
+    return spans_as_array(paragraph_spans(text))[:, 1]
 
 
 def fenced_blocks(text: str) -> list[Span]:

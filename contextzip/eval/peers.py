@@ -207,12 +207,11 @@ class LongLLMLinguaDocuments(DocumentRanker):
     def rank(self, documents: list[str], query: str | None) -> list[int]:
         import numpy as np
 
-        from contextzip.causal_lm import RESTRICTION, CausalLM
+        from contextzip.causal_lm import CausalLM
 
         if self._lm is None:
             self._lm = CausalLM(self.model, precision=self.precision, device=self.device)
-        asked = f"{query or ''} {RESTRICTION}".strip()
-        scores = self._lm.continuation_surprisal([f"{d}\n\n" for d in documents], asked)
+        scores = self._lm.question_surprisal(documents, query or "")
         return np.lexsort((np.arange(len(documents)), scores)).tolist()
 
 
