@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -105,6 +106,8 @@ class CausalLM:
         self.progress = progress
         # Scores of recent texts: compressing one text at several rates scores it once.
         self._memo: LRU[str, tuple[np.ndarray, np.ndarray]] = LRU(MEMO_SIZE)
+        # ...and the same for the question's surprisal after a set of documents
+        self._questions: LRU[str, np.ndarray] = LRU(MEMO_SIZE)
 
     def surprisal(self, text: str, words: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return each token's start character offset and its surprisal in bits.
@@ -171,10 +174,17 @@ class CausalLM:
 
     def question_surprisal(self, documents: Sequence[str], question: str) -> np.ndarray:
         """LongLLMLingua's coarse ranking: the mean surprisal of ``question`` and :data:`RESTRICTION`
-        after each document; lower means the document predicts the question better."""
-        return self.continuation_surprisal(
-            [f"{d}\n\n" for d in documents], f"{question} {RESTRICTION}".strip()
-        )
+        after each document; lower means the document predicts the question better. Kept for the
+        last :data:`MEMO_SIZE` document sets and questions, as :meth:`surprisal` keeps texts."""
+        key = hashlib.sha256(
+            json.dumps([list(documents), question]).encode("utf-8", "surrogatepass")
+        ).hexdigest()
+        remembered = self._questions.get(key)
+        if remembered is None:
+            asked = f"{question} {RESTRICTION}".strip()
+            remembered = self.continuation_surprisal([f"{d}\n\n" for d in documents], asked)
+            self._questions.set(key, remembered.copy())
+        return remembered.copy()
 
     def continuation_surprisal(self, contexts: Sequence[str], continuation: str) -> np.ndarray:
         """Mean surprisal in bits of ``continuation``'s tokens after each of ``contexts``.

@@ -314,3 +314,10 @@ def test_lm_weight_hands_the_choice_of_documents_to_the_language_model() -> None
     by_lm = MIGCompressor(lm_weight=1.0).compress(segments, query=question, budget=budget).text
     assert by_lm == lm_first  # whole, as the budget holds it
     assert by_embeddings != by_lm  # the two rankings disagree here: the option changed the choice
+    # another rate scores the same documents once: the question's surprisal is remembered
+    mig = MIGCompressor(lm_weight=1.0)
+    mig.compress(segments, query=question, budget=budget)
+    lm = mig._lm
+    assert lm is not None
+    lm.continuation_surprisal = None  # type: ignore[method-assign]  # a second scoring would fail
+    assert mig.compress(segments, query=question, budget=Budget(rate=0.9)).text
