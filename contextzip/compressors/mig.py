@@ -101,9 +101,11 @@ class MIGCompressor(ExtractiveCompressor):
             question (LongLLMLingua's coarse ranking), rescaled to ``[0, 1]`` across groups.
             Embeddings and BM25 favour the passages most *like* the question, which retrieved
             look-alikes are; the LM favours the one the question follows from. Off by default:
-            it costs a forward pass of every group (~8 s for ten passages on 2 CPU cores), and on
-            a 42-question train screen (0.5B reader, rate 0.25) it lifted ``mig`` from 35.7% to
-            40.5% (``eval/reports/2026-12-05-end-task``, section 3), not yet checked on dev.
+            it costs a forward pass of every group (~3 s for ten passages on 2 CPU cores, ~500x
+            ``mig``'s own time), and while it lifted a 42-question train screen (0.5B reader,
+            rate 0.25) from 35.7% to 40.5%, on the 200 dev questions of the 1.5B headline it
+            changed nothing: 57.5% either way, 8 wins and 8 losses
+            (``eval/reports/2026-12-05-end-task``, sections 1 and 3).
         lm_model: That causal LM (``None``: the packaged SmolLM2-135M-Instruct).
         model: Sentence-embedding model (see :class:`~contextzip.embeddings.SentenceEncoder`);
             ``None`` is the packaged all-MiniLM-L6-v2.
