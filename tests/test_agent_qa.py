@@ -62,6 +62,21 @@ def test_cleared_results_lose_their_answers_and_the_original_keeps_all(trajector
     assert histories == {transcript(first.messages)}
 
 
+def test_recorded_trajectories_come_back_as_they_were_recorded(trajectories, tmp_path: Path) -> None:
+    recorded = tmp_path / "trajectories.json"
+    first = agent_trajectories(recorded=recorded)  # replays the tools and records what they said
+    saved = json.loads(recorded.read_text(encoding="utf-8"))
+    assert [t["id"] for t in saved] == [t.id for t in trajectories]
+    saved[0]["messages"][-1]["content"] = "what the tools said last time"  # not what they would say now
+    recorded.write_text(json.dumps(saved), encoding="utf-8")
+    again = agent_trajectories(recorded=recorded)
+    assert again[0].messages[-1]["content"] == "what the tools said last time"
+    assert again[1:] == first[1:] and again[0].questions == first[0].questions
+    recorded.write_text('{"not": "a list"}', encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="delete it to replay"):
+        agent_trajectories(recorded=recorded)
+
+
 def test_a_history_longer_than_the_window_is_not_asked(trajectories) -> None:
     reader = LookupReader({q.question: q.answer for t in trajectories for q in t.questions})
     cleared = transcript([m for _, m in clear_tool_results(trajectories[0].messages)])
@@ -98,5 +113,11 @@ def test_eval_with_a_reader_asks_the_questions(fake_llama, tmp_path: Path, capsy
     table = capsys.readouterr().out
     assert "| original | 7/7 |" in table and "| clear-tool-results | 7/7 |" in table
     assert len((out / "qa_rows.jsonl").read_text(encoding="utf-8").splitlines()) == 14
+    # a second run replays the recorded conversations: every answer comes from the cache (a fresh
+    # replay of the tools differs in its test timings, and would be read again)
+    read = int(requests.read_text(encoding="utf-8"))
+    assert main([*command, "--limit", "2"]) == 0
+    assert int(requests.read_text(encoding="utf-8")) == read
+    assert "| original | 7/7 |" in capsys.readouterr().out
     assert main([*command, "--limit", "0"]) != 0
     assert "--limit must be >= 1" in capsys.readouterr().err

@@ -103,15 +103,22 @@ def compare_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trajectories(dataset: str) -> list[Any]:
-    """The conversations of ``agent-trajectories`` (replayed here) or ``swe-agent-trajectories`` (data)."""
+def _trajectories(dataset: str, out: str | Path) -> list[Any]:
+    """The conversations of ``agent-trajectories`` or ``swe-agent-trajectories`` (data).
+
+    The former are replayed once and kept in ``out`` (``trajectories.json``), so that a run
+    stopped early goes on with the same conversations and the reader's cached answers.
+    """
     if dataset == "swe-agent-trajectories":
         from contextzip.eval.swe_trajectories import swe_agent_trajectories
 
         return swe_agent_trajectories()
     from contextzip.eval.agent_tasks import agent_trajectories
 
-    return agent_trajectories()
+    recorded = Path(out) / "trajectories.json"
+    if recorded.is_file():
+        _say(f"replaying the conversations recorded in {recorded} (delete it to run the tools again)")
+    return agent_trajectories(recorded=recorded)
 
 
 def _eval_agent(dataset: str, methods: list[str], options: dict[str, Any], out: Path, *, quiet: bool) -> int:
@@ -122,7 +129,7 @@ def _eval_agent(dataset: str, methods: list[str], options: dict[str, Any], out: 
         if not quiet:
             sys.stderr.write(line + "\n")
 
-    rows = run_agent_eval(_trajectories(dataset), methods, agent_options=options, progress=say)
+    rows = run_agent_eval(_trajectories(dataset, out), methods, agent_options=options, progress=say)
     paths = write_agent_report(rows, out, dataset=dataset)
     sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
     return 0
@@ -154,7 +161,8 @@ def _eval_agent_qa(args: argparse.Namespace, methods: list[str], options: dict[s
     reports: list[dict[str, Path]] = []
     try:
         run_agent_qa(
-            [t for t in _trajectories(args.dataset) if t.questions][: args.limit],  # --limit N: the first N
+            # --limit N: the first N
+            [t for t in _trajectories(args.dataset, args.out) if t.questions][: args.limit],
             reader,
             [ORIGINAL, *(m for m in methods if m != ORIGINAL)],
             window=window,

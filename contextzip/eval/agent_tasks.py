@@ -21,7 +21,7 @@ import subprocess
 import sys
 import sysconfig
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -335,7 +335,35 @@ TRAJECTORIES: tuple[Callable[[Path], Trajectory], ...] = (
 )
 
 
-def agent_trajectories(root: Path | None = None) -> list[Trajectory]:
-    """Run the tools and return every trajectory (a few seconds: the test runs are real)."""
+def agent_trajectories(root: Path | None = None, *, recorded: Path | None = None) -> list[Trajectory]:
+    """Run the tools and return every trajectory (a few seconds: the test runs are real).
+
+    Tool output changes from run to run (a test run's timing, a package's version), so a reader's
+    cached answers would not match a second replay. With ``recorded``, the trajectories are read
+    from that JSON file when it exists and written to it when it does not: a long evaluation can
+    stop and go on with the same conversations (delete the file to replay the tools again).
+    """
+    if recorded is not None and recorded.is_file():
+        return _read_trajectories(recorded)
     base = root or Path(sysconfig.get_paths()["stdlib"])
-    return [build(base) for build in TRAJECTORIES]
+    trajectories = [build(base) for build in TRAJECTORIES]
+    if recorded is not None:
+        recorded.parent.mkdir(parents=True, exist_ok=True)
+        recorded.write_text(json.dumps([asdict(t) for t in trajectories], indent=1) + "\n", encoding="utf-8")
+    return trajectories
+
+
+def _read_trajectories(path: Path) -> list[Trajectory]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return [
+            Trajectory(
+                t["id"], t["messages"], [(i, fact) for i, fact in t["facts"]],
+                [Question(*q) for q in t["questions"]],
+            )
+            for t in raw
+        ]  # fmt: skip
+    except (ValueError, KeyError, TypeError) as error:
+        raise ConfigurationError(
+            f"{path} does not hold recorded trajectories ({error}); delete it to replay the tools again"
+        ) from error
