@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def compare_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trajectories(dataset: str, out: str | Path) -> list[Any]:
+def _trajectories(dataset: str, out: str | Path, say: Callable[[str], None] | None) -> list[Any]:
     """The conversations of ``agent-trajectories`` or ``swe-agent-trajectories`` (data).
 
     The former are replayed once and kept in ``out`` (``trajectories.json``), so that a run
@@ -116,8 +117,8 @@ def _trajectories(dataset: str, out: str | Path) -> list[Any]:
     from contextzip.eval.agent_tasks import agent_trajectories
 
     recorded = Path(out) / "trajectories.json"
-    if recorded.is_file():
-        _say(f"replaying the conversations recorded in {recorded} (delete it to run the tools again)")
+    if recorded.is_file() and say is not None:
+        say(f"replaying the conversations recorded in {recorded} (delete it to run the tools again)")
     return agent_trajectories(recorded=recorded)
 
 
@@ -129,7 +130,7 @@ def _eval_agent(dataset: str, methods: list[str], options: dict[str, Any], out: 
         if not quiet:
             sys.stderr.write(line + "\n")
 
-    rows = run_agent_eval(_trajectories(dataset, out), methods, agent_options=options, progress=say)
+    rows = run_agent_eval(_trajectories(dataset, out, say), methods, agent_options=options, progress=say)
     paths = write_agent_report(rows, out, dataset=dataset)
     sys.stdout.write(paths["markdown"].read_text(encoding="utf-8"))
     return 0
@@ -159,15 +160,16 @@ def _eval_agent_qa(args: argparse.Namespace, methods: list[str], options: dict[s
     window = int(0.8 * n_ctx) if n_ctx else None
     label = getattr(reader, "name", args.reader)
     reports: list[dict[str, Path]] = []
+    progress = None if args.quiet else _say
     try:
         run_agent_qa(
             # --limit N: the first N
-            [t for t in _trajectories(args.dataset, args.out) if t.questions][: args.limit],
+            [t for t in _trajectories(args.dataset, args.out, progress) if t.questions][: args.limit],
             reader,
             [ORIGINAL, *(m for m in methods if m != ORIGINAL)],
             window=window,
             agent_options=options,
-            progress=None if args.quiet else _say,
+            progress=progress,
             # the report is rewritten after each trajectory: a run stopped early keeps what it asked
             after_each=lambda so_far: reports.append(
                 write_agent_qa_report(so_far, args.out, reader=label, dataset=args.dataset)
