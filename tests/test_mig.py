@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from contextzip import Budget, Segment, get_compressor
+from contextzip.compressors.identifier_links import linked_relevance
 from contextzip.compressors.mig import MIGCompressor, allocate_budget, mmr_order
 from contextzip.errors import ConfigurationError
 from contextzip.eval.datasets import load_dataset
@@ -74,6 +75,28 @@ def test_bad_options_say_what_to_change() -> None:
         get_compressor("mig", group_temperature=0)
     with pytest.raises(ConfigurationError, match=r"lm_weight must be in \[0, 1\]"):
         MIGCompressor(lm_weight=1.5)
+    with pytest.raises(ConfigurationError, match=r"identifier_links must be in \[0, 1\)"):
+        MIGCompressor(identifier_links=1.0)  # a link worth its source would never decay
+
+
+def test_identifier_links_raise_relevance_hop_by_hop_and_never_lower_it() -> None:
+    texts = [
+        "VAR QKZTD = 48213.",  # what the question names
+        "Paris is the capital of France.",
+        "VAR MBXLE = VAR QKZTD.",
+        "VAR HRWAF = VAR MBXLE.",
+        "Paris hosted the Olympics in 1900.",  # shares a word, not an identifier
+        "VAR PLWOX = 99120.",
+    ]
+    relevance = np.array([0.8, 0.3, 0.1, 0.1, 0.05, 0.5])
+    raised = linked_relevance(texts, relevance, decay=0.9)
+    assert raised.tolist() == pytest.approx([0.8, 0.3, 0.72, 0.648, 0.05, 0.5])
+    assert (raised >= relevance).all()
+    assert linked_relevance(texts, relevance, decay=0.0).tolist() == relevance.tolist()
+    # an identifier in more units than max_units links nothing: VAR is in four
+    assert linked_relevance(texts, relevance, decay=0.9, max_units=1).tolist() == relevance.tolist()
+    code = ["def parse_args(argv):", "options = parse_args(sys.argv)", "print(options.verbose)"]
+    assert linked_relevance(code, np.array([0.9, 0.0, 0.0]), decay=0.5).tolist() == [0.9, 0.45, 0.0]
 
 
 def test_near_copies_are_close_but_not_equal_and_seeded() -> None:
@@ -321,3 +344,22 @@ def test_lm_weight_hands_the_choice_of_documents_to_the_language_model() -> None
     assert lm is not None
     lm.continuation_surprisal = None  # type: ignore[method-assign]  # a second scoring would fail
     assert mig.compress(segments, query=question, budget=Budget(rate=0.9)).text
+
+
+@pytest.mark.slow
+def test_identifier_links_keep_a_variable_chain_whole() -> None:
+    from contextzip.eval.runner import sample_segments
+    from contextzip.eval.synthetic import make_sample
+
+    # a five-link chain (VAR A = value, VAR B = VAR A, ...) hidden in ~2k tokens of real text
+    sample = make_sample("variable-tracking", length_tokens=2000, seed=0)
+    links = sample.evidence
+    assert len(links) == 5 and all(link in sample.context for link in links)
+
+    def kept(compressor: MIGCompressor) -> list[bool]:
+        result = compressor.compress(sample_segments(sample), query=sample.question, budget=Budget(rate=0.25))
+        assert_extractive(sample.context, result.text)
+        return [link in result.text for link in links]
+
+    assert not all(kept(MIGCompressor()))  # the links after the first share no word with the question
+    assert kept(MIGCompressor(identifier_links=0.9)) == [True] * 5

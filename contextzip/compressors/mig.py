@@ -17,6 +17,8 @@ split into units with embeddings ``e_i`` (unit vectors, :mod:`contextzip.embeddi
    the cost-weighted centroid of all units (what the context is mostly about). With
    ``lexical_weight = w > 0`` and a query, ``rel_i = (1 - w) e_i . q + w bm25_i / max bm25``
    (BM25 over the units, ``bm25s``): exact names and numbers count beside meaning.
+   With ``identifier_links = d > 0``, a unit sharing a rare identifier with a more relevant
+   one is raised to ``d`` times that one's relevance, hop by hop (multi-hop chains).
 2. **Redundancy.** ``redundancy="pairwise"`` is COMI's form: a unit's (or group's) largest
    similarity to any other one of its level. ``"greedy"`` is the sequential form (MMR):
    similarity to those already picked, so of two near-duplicates the first keeps its score
@@ -38,9 +40,8 @@ split into units with embeddings ``e_i`` (unit vectors, :mod:`contextzip.embeddi
 A token-level pass can follow: :func:`mig_pipeline` is MIG then the query-aware token
 classifier, as a :class:`~contextzip.pipeline.Pipeline`.
 
-Cost: one embedding per distinct unit text (cached by content hash, so repeated
-documents and repeated calls cost nothing) plus O(n_g^2) similarity work per group of
-``n_g`` units and O(G^2) across ``G`` groups.
+Cost: one embedding per distinct unit text (cached by content hash: repeats cost nothing)
+plus O(n_g^2) similarity work per group of ``n_g`` units and O(G^2) across ``G`` groups.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from contextzip.compressors.extractive import ExtractiveCompressor
+from contextzip.compressors.identifier_links import linked_relevance
 from contextzip.compressors.mig_math import DECIMALS, allocate_budget, max_similarity, mmr_order
 from contextzip.compressors.relevance import bm25_scores
 from contextzip.compressors.units import UnitTable, section_ends
@@ -99,13 +101,15 @@ class MIGCompressor(ExtractiveCompressor):
         lm_weight: Share, in ``[0, 1]``, of a small causal LM's judgement in group relevance
             when there is a query and several groups: how well the group's text predicts the
             question (LongLLMLingua's coarse ranking), rescaled to ``[0, 1]`` across groups.
-            Embeddings and BM25 favour the passages most *like* the question, which retrieved
-            look-alikes are; the LM favours the one the question follows from. Off by default:
-            it costs a forward pass of every group (~3 s for ten passages on 2 CPU cores, ~500x
-            ``mig``'s own time), and while it lifted a 42-question train screen (0.5B reader,
-            rate 0.25) from 35.7% to 40.5%, on the 200 dev questions of the 1.5B headline it
-            changed nothing: 57.5% either way, 8 wins and 8 losses
-            (``eval/reports/2026-12-05-end-task``, sections 1 and 3).
+            Off by default: ~3 s per ten passages on 2 CPU cores (~500x ``mig``'s own time) for
+            no gain on the 1.5B headline (57.5% either way, 200 questions; a 42-question train
+            screen had shown +4.8; ``eval/reports/2026-12-05-end-task``, sections 1 and 3).
+        identifier_links: With a query, the share of a unit's relevance passed on to units sharing
+            a rare identifier with it, hop by hop, so a chain of definitions whose start the
+            question names is kept whole (:mod:`contextzip.compressors.identifier_links`; 0: off).
+            Off by default: at 0.9 it keeps the synthetic variable chains whole in 20 of 20
+            contexts (2k tokens, rate 0.25) against 5, but no reader here answers that task from
+            any context, and it changes 11 of the 200 headline contexts (report, section 9).
         lm_model: That causal LM (``None``: the packaged SmolLM2-135M-Instruct).
         model: Sentence-embedding model (see :class:`~contextzip.embeddings.SentenceEncoder`);
             ``None`` is the packaged all-MiniLM-L6-v2.
@@ -142,6 +146,7 @@ class MIGCompressor(ExtractiveCompressor):
         document_weight: float = 0.5,
         lead: bool = True,
         lm_weight: float = 0.0,
+        identifier_links: float = 0.0,
         lm_model: str | None = None,
         model: str | None = None,
         backend: str = "torch",
@@ -162,14 +167,14 @@ class MIGCompressor(ExtractiveCompressor):
             )
         if alpha <= 0 or beta < 0:
             raise ConfigurationError(f"need alpha > 0 and beta >= 0, got alpha={alpha}, beta={beta}")
-        if not 0.0 <= lexical_weight <= 1.0:
-            raise ConfigurationError(f"lexical_weight must be in [0, 1], got {lexical_weight}")
         if group_temperature <= 0:
             raise ConfigurationError(f"group_temperature must be > 0, got {group_temperature}")
-        if not 0.0 <= document_weight <= 1.0:
-            raise ConfigurationError(f"document_weight must be in [0, 1], got {document_weight}")
-        if not 0.0 <= lm_weight <= 1.0:
-            raise ConfigurationError(f"lm_weight must be in [0, 1], got {lm_weight}")
+        weights = dict(lexical_weight=lexical_weight, document_weight=document_weight, lm_weight=lm_weight)
+        for option, value in weights.items():
+            if not 0.0 <= value <= 1.0:
+                raise ConfigurationError(f"{option} must be in [0, 1], got {value}")
+        if not 0.0 <= identifier_links < 1.0:
+            raise ConfigurationError(f"identifier_links must be in [0, 1), got {identifier_links}")
         super().__init__(
             unit=unit,
             force_tokens=force_tokens,
@@ -186,6 +191,7 @@ class MIGCompressor(ExtractiveCompressor):
         self.document_weight = document_weight
         self.lead = lead
         self.lm_weight = lm_weight
+        self.identifier_links = identifier_links
         self.lm_model = lm_model
         self._lm: CausalLM | None = None
         self.encoder_options: dict[str, Any] = {
@@ -322,14 +328,16 @@ class MIGCompressor(ExtractiveCompressor):
     ) -> np.ndarray:
         import numpy as np
 
-        semantic = vectors.astype(np.float64) @ target
-        if not query or not query.strip() or self.lexical_weight == 0:
-            return np.round(semantic, DECIMALS)
-        lexical = bm25_scores(texts, query)
-        top = lexical.max() if len(lexical) else 0.0
-        lexical = lexical / top if top > 0 else lexical
-        mixed = (1 - self.lexical_weight) * semantic + self.lexical_weight * lexical
-        return np.round(mixed, DECIMALS)
+        mixed = vectors.astype(np.float64) @ target
+        if not query or not query.strip():
+            return np.round(mixed, DECIMALS)
+        if self.lexical_weight > 0:
+            lexical = bm25_scores(texts, query)
+            top = lexical.max() if len(lexical) else 0.0
+            lexical = lexical / top if top > 0 else lexical
+            mixed = (1 - self.lexical_weight) * mixed + self.lexical_weight * lexical
+        mixed = np.round(mixed, DECIMALS)
+        return linked_relevance(texts, mixed, decay=self.identifier_links) if self.identifier_links else mixed
 
     def _mig(self, relevance: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         """``alpha * relevance - beta * redundancy`` for items with unit ``vectors``."""
