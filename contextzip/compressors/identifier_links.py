@@ -45,7 +45,8 @@ IDENTIFIER = re.compile(
     r"|[A-Z][A-Z0-9]{2,}"  # ALLCAPS
     r"|[A-Za-z]+[0-9]\w*)\b"  # letters with digits
 )
-#: Decimal places of the linked scores (as MIG rounds its own, so ties break the same everywhere).
+#: Decimal places of a passed-on score: MIG's scores carry 6 (``mig_math.DECIMALS``), times a decay
+#: they carry more; rounding at 9 keeps those digits and makes the value the same on every platform.
 _DECIMALS = 9
 
 

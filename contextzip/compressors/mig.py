@@ -108,7 +108,7 @@ class MIGCompressor(ExtractiveCompressor):
             a rare identifier with it, hop by hop, so a chain of definitions whose start the
             question names is kept whole (:mod:`contextzip.compressors.identifier_links`; 0: off).
             Off by default: at 0.9 it keeps the synthetic variable chains whole in 20 of 20
-            contexts (2k tokens, rate 0.25) against 5, but no reader here answers that task from
+            contexts (2k tokens, rate 0.25) against 3, but no reader here answers that task from
             any context, and it changes 11 of the 200 headline contexts (report, section 9).
         lm_model: That causal LM (``None``: the packaged SmolLM2-135M-Instruct).
         model: Sentence-embedding model (see :class:`~contextzip.embeddings.SentenceEncoder`);
